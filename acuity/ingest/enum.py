@@ -22,3 +22,5 @@ class StackProblem(str, Enum):
     DUPLICATE_POSITIONS = "duplicate_positions"
     SINGLE_SLICE = "single_slice"
     NO_GEOMETRY = "no_geometry"
+    #: Slices not stacked along the slice normal (gantry tilt, moved field of view).
+    MISALIGNED_SLICES = "misaligned_slices"

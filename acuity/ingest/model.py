@@ -51,6 +51,14 @@ class Frame:
     inversion_time: float | None
     rescale_slope: float
     rescale_intercept: float
+    #: ImageType (classic) or the frame's FrameType (Enhanced MR), upper case, e.g.
+    #: ("ORIGINAL", "PRIMARY", "M", "DIXON", "WATER"); values from the third on tell the
+    #: image flavour (water / fat / in-phase / phase ...) that a stack must not mix.
+    image_type: tuple[str, ...] = ()
+
+    @property
+    def image_flavor(self) -> tuple[str, ...]:
+        return self.image_type[2:]
 
 
 @dataclass(frozen=True)
