@@ -33,6 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from acuity.errors import InputError
+from acuity.measure.enum import DeformityType, EdemaPattern
 from acuity.sim.field import SmoothField
 from acuity.sim.grid import Grid
 
@@ -46,36 +47,6 @@ HEIGHT_POINTS = (0.1, 0.5, 0.9)
 GENANT_THRESHOLDS = ((3, 0.40), (2, 0.25), (1, 0.20))
 #: Height-loss fraction used for a grade when only the grade is given.
 GENANT_DEFAULT_LOSS = {1: 0.225, 2: 0.32, 3: 0.45}
-
-
-class DeformityType(str, Enum):
-    """Shape of a vertebral compression deformity."""
-
-    NONE = "none"
-    #: Anterior height reduced.
-    WEDGE = "wedge"
-    #: Middle height reduced (both endplates depressed).
-    BICONCAVE = "biconcave"
-    #: All heights reduced.
-    CRUSH = "crush"
-
-
-class Acuity(str, Enum):
-    """Expected acuity of a level."""
-
-    ACUTE = "acute"
-    CHRONIC = "chronic"
-    NONE = "none"
-
-
-class EdemaPattern(str, Enum):
-    """Distribution of bone-marrow edema in a body."""
-
-    NONE = "none"
-    #: A band under the fractured endplate(s).
-    BAND = "band"
-    #: The whole body.
-    DIFFUSE = "diffuse"
 
 
 class Contrast(str, Enum):

@@ -25,16 +25,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from acuity.errors import InputError
+from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
 from acuity.sim.field import SmoothField
 from acuity.sim.grid import Grid
 from acuity.sim.lesion import (
     HEIGHT_POINTS,
-    Acuity,
     BodyFrame,
     Contrast,
-    DeformityType,
     EdemaContrast,
-    EdemaPattern,
     Heights,
     deformity_profile,
     endplate_map,

@@ -24,14 +24,12 @@ import SimpleITK as sitk
 from pydicom.uid import ExplicitVRLittleEndian, JPEGLSLossless, RLELossless
 
 from acuity.errors import InputError
+from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
 from acuity.sim.dicom_writer import FileNaming, SeriesSpec, StudySpec, make_uid, write_series
 from acuity.sim.grid import Grid
 from acuity.sim.lesion import (
-    Acuity,
     Contrast,
-    DeformityType,
     EdemaContrast,
-    EdemaPattern,
     add_edema,
     body_frames,
     compress_body,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from acuity.errors import InputError
-from acuity.sim.lesion import Acuity, DeformityType, EdemaPattern
+from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
 
 TRUTH_FORMAT = "acuity-truth/1"
 GENERATOR_VERSION = "1.0"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from acuity.errors import InputError
+from acuity.measure.enum import DeformityType
 from acuity.sim.grid import Grid
 from acuity.sim.lesion import (
     Contrast,
-    DeformityType,
     EdemaContrast,
     add_edema,
     body_frames,
