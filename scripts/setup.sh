@@ -14,6 +14,33 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 
+# --- System tools of the report tests (acuity/report, issue #7) -----------------------------
+# tests/report renders report.html in headless Chromium (Debian package `chromium`) and
+# validates the DICOM SR/SEG/key image with dciodvfy (Debian package `dicom3tools`).
+# Installed only when missing and apt-get is there, non-interactively; ACUITY_SKIP_APT=1 skips.
+# Without them those tests skip (and fail when CI=true).
+apt_missing=()
+if ! command -v chromium >/dev/null 2>&1; then apt_missing+=(chromium fonts-dejavu-core); fi
+if ! command -v dciodvfy >/dev/null 2>&1; then apt_missing+=(dicom3tools); fi
+if [ ${#apt_missing[@]} -gt 0 ] && [ -z "${ACUITY_SKIP_APT:-}" ] && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
+    fi
+    if [ "$SUDO" = "none" ]; then
+        echo "acuity setup: not root; to run every report test: apt-get install -y ${apt_missing[*]}" >&2
+    else
+        echo "acuity setup: installing ${apt_missing[*]} with apt-get"
+        apt_install() {
+            $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${apt_missing[@]}"
+        }
+        if ! { apt_install || { $SUDO apt-get update -q && apt_install; }; }; then
+            echo "acuity setup: could not install ${apt_missing[*]}; the report tests needing them skip" >&2
+        fi
+    fi
+fi
+# --- end of the report tests' system tools ---------------------------------------------------
+
 # Re-install only when the dependency list changed (the stamp holds pyproject.toml's hash).
 stamp="$VENV/.acuity-installed"
 want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)

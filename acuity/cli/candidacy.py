@@ -80,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
         findings, args.clinical, args.profile, keys=keys, profile_dirs=args.profile_dir
     )
     if args.out is not None:
-        updated = dict(report)
-        updated["candidacy"] = section
-        write_json(args.out, updated)
+        from acuity.report import with_candidacy
+
+        # Every per-level verdict and the patient flags are re-derived with the section.
+        write_json(args.out, with_candidacy(report, section))
     if args.json:
         json.dump(section, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

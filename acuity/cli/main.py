@@ -17,7 +17,7 @@ from acuity import __version__
 from acuity.errors import AcuityError
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("info", "series", "analyze", "candidacy")
+COMMANDS = ("info", "series", "analyze", "candidacy", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

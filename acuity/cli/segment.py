@@ -8,7 +8,6 @@ it, ``LABELS.json`` with each body's level, confidence, volume (mm3) and partial
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,9 @@ if TYPE_CHECKING:
     import SimpleITK as sitk
 
 logger = logging.getLogger(__name__)
+
+#: Sagittal stacks with fewer slices (localizers) are not picked automatically.
+MIN_SLICES = 5
 
 _IMAGE_SUFFIXES = (".nii", ".nii.gz", ".mha", ".mhd", ".nrrd", ".nhdr")
 
@@ -105,7 +107,7 @@ def read_input(path: Path, series: str | None) -> sitk.Image:
 
     scan = scan_folder(path)
     if series:
-        study, s, st = find_series(scan, series)
+        _, s, st = find_series(scan, series)
         if not st.usable:
             raise InputError(f"--series {series}: stack {st.stack_id} is unusable: {st.unusable_reason}")
     else:
@@ -114,13 +116,16 @@ def read_input(path: Path, series: str | None) -> sitk.Image:
             for study in scan.studies
             for s in study.series
             for st in s.stacks
-            if st.usable and st.geometry is not None and st.geometry.plane is Plane.SAGITTAL
+            if st.usable
+            and st.geometry is not None
+            and st.geometry.plane is Plane.SAGITTAL
+            and st.n_slices >= MIN_SLICES
         ]
         if len(chosen) != 1:
             if not chosen:
                 raise InputError(
-                    f"INPUT {path}: no usable sagittal stack found; name one with --series "
-                    "(see `acuity info`)"
+                    f"INPUT {path}: no usable sagittal stack of {MIN_SLICES} or more slices "
+                    "found; name one with --series (see `acuity info`)"
                 )
             listing = "; ".join(
                 f"{x[2].stack_id} (series {x[1].series_number}, "
@@ -131,7 +136,7 @@ def read_input(path: Path, series: str | None) -> sitk.Image:
                 f"INPUT {path}: {len(chosen)} sagittal stacks found; choose one with --series "
                 f"(series number or stack id): {listing}"
             )
-        study, s, st = chosen[0]
+        _study, s, st = chosen[0]
     volume = load_volume(st, s)
     logger.info("segmenting stack %s (%s)", st.stack_id, s.description)
     image: sitk.Image = volume.image
@@ -151,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from acuity.io import write_json
-    from acuity.segment import segment_image
+    from acuity.segment import VertebraLevel, segment_image
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -159,11 +164,14 @@ def run(args: argparse.Namespace) -> int:
     if not output.name.lower().endswith((".nii.gz", ".nii", ".mha", ".nrrd")):
         raise InputError(f"-o {output}: the label map must end in .nii.gz, .nii, .mha or .nrrd")
     level_at = parse_level_at(args.level_at) if args.level_at else None
+    for hint in (args.lowest_level, level_at[1] if level_at else None):
+        if hint is not None:
+            try:
+                VertebraLevel.parse(hint)
+            except ValueError as exc:
+                raise InputError(f"level hint: {exc}") from None
     image = read_input(Path(args.input), args.series)
-    try:
-        seg = segment_image(image, lowest_level=args.lowest_level, level_at=level_at, model=args.model)
-    except ValueError as exc:  # a bad level name in a hint
-        raise InputError(str(exc)) from None
+    seg = segment_image(image, lowest_level=args.lowest_level, level_at=level_at, model=args.model)
     output.parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(seg.label_map, str(output), useCompression=True)
     meta = seg.to_dict()
@@ -177,7 +185,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"levels: {seg.level_note}")
     print(f"wrote {output} and {json_path_for(output)}")
     return 0
-
-
-def _dump(meta: dict[str, Any]) -> str:  # pragma: no cover - debugging helper
-    return json.dumps(meta, indent=2)

@@ -144,6 +144,9 @@ class Study:
     description: str
     accession_number: str
     series: list[Series]
+    #: PatientID, kept to find the study's row in a clinical CSV; never logged or reported
+    #: unless asked for.
+    patient_id: str = ""
 
     def stack(self, stack_id: str) -> SeriesStack:
         """The stack with this id; raises KeyError naming the known ids when absent."""

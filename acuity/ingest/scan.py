@@ -149,6 +149,7 @@ def _build_studies(headers: Sequence[Header]) -> list[Study]:
                 description=_text(first, "StudyDescription"),
                 accession_number=_text(first, "AccessionNumber"),
                 series=series,
+                patient_id=_text(first, "PatientID"),
             )
         )
     studies.sort(key=lambda s: (s.study_date, s.study_instance_uid))
