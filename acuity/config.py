@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 from acuity.errors import ConfigError
 
@@ -33,3 +34,26 @@ def shared_data_dir() -> Path | None:
     project_root = Path(__file__).resolve().parent.parent
     candidate = project_root.parent / "shared" / "data"
     return candidate if candidate.is_dir() else None
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """Parse a YAML file of declarative data (rules, thresholds, a profile).
+
+    ``what`` names the kind of file in messages ("rules file", "profile file" ...). Raises
+    ConfigError naming the file, and the line and column of a syntax error.
+    """
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {p} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {p} cannot be read: {exc}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{p}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None

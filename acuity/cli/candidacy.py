@@ -61,6 +61,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from acuity.clinical import StudyKeys, candidacy_section
     from acuity.io import write_json
+    from acuity.report.files import read_report
     from acuity.report.levels import levels_from_report
 
     if args.list_profiles:
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.report:
         raise InputError("give the REPORT.json to evaluate (or --list-profiles)")
     path = Path(args.report)
-    report = _read_report(path)
+    report = read_report(path)
     findings = levels_from_report(report, path.name)
     keys = StudyKeys(
         study_instance_uid=args.study_uid or _text(report.get("study_instance_uid")),
@@ -96,22 +97,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _text(v: Any) -> str | None:
     return v if isinstance(v, str) and v.strip() else None
-
-
-def _read_report(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"report {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"report {path} cannot be read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not an acuity report (a JSON object with 'levels')")
-    return data
 
 
 def list_profiles(dirs: list[str]) -> str:

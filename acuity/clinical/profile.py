@@ -31,12 +31,11 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from acuity.clinical.conditions import Condition, parse_condition
 from acuity.clinical.enum import Flag, RuleKind
 from acuity.clinical.facts import FACTS, Scope
 from acuity.clinical.input import did_you_mean
+from acuity.config import read_yaml
 from acuity.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -214,18 +213,7 @@ def _parse_rule(raw: Any, index: int, source: str) -> Rule:
 def load_profile_file(path: str | Path) -> Profile:
     """Load and validate one profile file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"profile file {p} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"profile file {p} cannot be read: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"{p}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(p, "profile file")
     return _parse_profile(data, str(p))
 
 

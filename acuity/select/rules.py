@@ -41,9 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from acuity.config import pipeline_file
+from acuity.config import pipeline_file, read_yaml
 from acuity.errors import ConfigError
 from acuity.select.conditions import Always, Condition, ConditionParser
 from acuity.select.enum import (
@@ -205,14 +203,7 @@ def default_rules_path() -> Path:
 
 
 def _load_path(path: Path) -> RuleSet:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read rules file {path}: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path, "rules file")
     return RuleSet.from_mapping(data, source=str(path))
 
 

@@ -4,12 +4,9 @@ Works on any labelled 3-D image (the phantom, or a real exam with its vertebral-
 arrays are (slices, rows, columns) laid on a :class:`~acuity.sim.grid.Grid`, so which axis runs
 head-feet or front-back comes from the direction matrix, never from a convention.
 
-Heights are measured in a per-body frame (:class:`BodyFrame`): the superior axis follows the
-spine (centroid of the body above minus centroid of the body below), the anterior axis is at
-right angles to it in the sagittal plane. Anterior, middle and posterior heights are the
-lengths of the body along the superior axis at 10 %, 50 % and 90 % of its depth measured from
-the anterior wall, on the mid-height AP line through the frame centre; lengths are integrals
-of the linearly interpolated mask (sub-voxel).
+Frames and heights (:class:`BodyFrame`, :func:`body_frames`, :func:`measure_heights`) are the
+measure stage's own (:mod:`acuity.measure.geometry`), re-exported here, so the simulator and
+the measurement use one definition of a height.
 
 Compression (:func:`compress_body`) is a smooth warp along the superior axis: the superior
 endplate is pushed down (wedge: by ``loss * height`` at the anterior measurement point, falling
@@ -34,17 +31,48 @@ from scipy import ndimage
 
 from acuity.errors import InputError
 from acuity.measure.enum import DeformityType, EdemaPattern
+from acuity.measure.geometry import (
+    HEIGHT_POINTS,
+    BodyFrame,
+    Heights,
+    Walls,
+    body_frames,
+    body_walls,
+    check_shapes,
+    label_centroids,
+    measure_heights,
+    sample_lps,
+)
+from acuity.measure.morphometry import genant_grade as _measure_genant_grade
 from acuity.sim.field import SmoothField
 from acuity.sim.grid import Grid
 
 logger = logging.getLogger(__name__)
 
-Vec3 = tuple[float, float, float]
+__all__ = [
+    "GENANT_DEFAULT_LOSS",
+    "HEIGHT_POINTS",
+    "BodyFrame",
+    "CompressionResult",
+    "Contrast",
+    "EdemaContrast",
+    "EdemaResult",
+    "Heights",
+    "add_edema",
+    "body_frames",
+    "compress_body",
+    "deformity_profile",
+    "edema_ratio",
+    "endplate_map",
+    "estimate_noise",
+    "genant_grade",
+    "label_centroids",
+    "loss_split",
+    "measure_heights",
+    "measured_loss",
+    "resolve_loss",
+]
 
-#: Where heights are measured, as fractions of the body depth from the anterior wall.
-HEIGHT_POINTS = (0.1, 0.5, 0.9)
-#: Genant semiquantitative grades: (grade, lowest height-loss fraction of that grade).
-GENANT_THRESHOLDS = ((3, 0.40), (2, 0.25), (1, 0.20))
 #: Height-loss fraction used for a grade when only the grade is given.
 GENANT_DEFAULT_LOSS = {1: 0.225, 2: 0.32, 3: 0.45}
 
@@ -81,11 +109,9 @@ class Contrast(str, Enum):
 
 
 def genant_grade(loss: float) -> int:
-    """Genant grade (0-3) of a height-loss fraction (0.2-0.25: 1, 0.25-0.4: 2, >= 0.4: 3)."""
-    for grade, lo in GENANT_THRESHOLDS:
-        if loss >= lo - 1e-9:
-            return grade
-    return 0
+    """Genant grade (0-3) of a height-loss fraction (0.2-0.25: 1, 0.25-0.4: 2, >= 0.4: 3);
+    the measure stage's :func:`acuity.measure.morphometry.genant_grade` with its defaults."""
+    return int(_measure_genant_grade(loss))
 
 
 @dataclass(frozen=True)
@@ -124,182 +150,12 @@ class EdemaContrast:
         return self.t2_ratio
 
 
-# -- frames and heights -----------------------------------------------------------------------
+# -- frames and heights: shared with the measure stage (acuity.measure.geometry) -----------
 
-
-@dataclass(frozen=True)
-class BodyFrame:
-    """Centre and axes (LPS unit vectors) of one vertebral body."""
-
-    centre: Vec3
-    superior: Vec3
-    anterior: Vec3
-
-    @property
-    def lateral(self) -> Vec3:
-        """Towards the patient's left (superior x anterior)."""
-        return _t(np.cross(np.asarray(self.superior), np.asarray(self.anterior)))
-
-    def to_local(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(u along superior, v along anterior, w along lateral) of points (3, ...)."""
-        c = np.asarray(self.centre).reshape(3, *([1] * (points.ndim - 1)))
-        d = points - c
-        axes = (self.superior, self.anterior, self.lateral)
-        return tuple(  # type: ignore[return-value]
-            sum(float(a[i]) * d[i] for i in range(3)) for a in axes
-        )
-
-    def to_lps(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """LPS points (3, ...) of local coordinates."""
-        out = np.empty((3, *np.shape(u)), dtype=float)
-        for i in range(3):
-            out[i] = (
-                self.centre[i] + u * self.superior[i] + v * self.anterior[i] + w * self.lateral[i]
-            )
-        return out
-
-    def as_dict(self) -> dict[str, list[float]]:
-        return {
-            "centre_lps": [round(x, 3) for x in self.centre],
-            "superior_axis_lps": [round(x, 5) for x in self.superior],
-            "anterior_axis_lps": [round(x, 5) for x in self.anterior],
-        }
-
-
-@dataclass(frozen=True)
-class Heights:
-    """Anterior, middle and posterior heights (mm) of a body."""
-
-    anterior: float
-    middle: float
-    posterior: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {
-            "anterior": round(self.anterior, 2),
-            "middle": round(self.middle, 2),
-            "posterior": round(self.posterior, 2),
-        }
-
-
-def _t(v: np.ndarray) -> Vec3:
-    return (float(v[0]), float(v[1]), float(v[2]))
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    if n == 0:
-        raise InputError("cannot build a body frame: two body centroids coincide")
-    return v / n
-
-
-def _lateral_axis(grid: Grid) -> np.ndarray:
-    """Unit vector (towards +L) of the grid axis closest to left-right."""
-    m = grid.matrix
-    col = int(np.argmax(np.abs(m[0, :])))
-    a = m[:, col].copy()
-    return a if a[0] > 0 else -a
-
-
-def label_centroids(labels: np.ndarray, grid: Grid) -> dict[int, np.ndarray]:
-    """LPS centroid of every nonzero label."""
-    _check_shapes(labels, labels, grid)
-    ids = [int(i) for i in np.unique(labels) if i != 0]
-    if not ids:
-        return {}
-    com = ndimage.center_of_mass(np.ones(labels.shape), labels, ids)
-    out = {}
-    for i, (k, j, c) in zip(ids, com):
-        out[i] = grid.index_to_lps(np.array([c, j, k]))
-    return out
-
-
-def body_frames(labels: np.ndarray, grid: Grid) -> dict[int, BodyFrame]:
-    """A :class:`BodyFrame` for every label (labels numbered superior to inferior)."""
-    cents = label_centroids(labels, grid)
-    lat = _lateral_axis(grid)
-    ids = sorted(cents)
-    frames = {}
-    for n, i in enumerate(ids):
-        above = cents[ids[n - 1]] if n > 0 else None
-        below = cents[ids[n + 1]] if n + 1 < len(ids) else None
-        if above is not None and below is not None:
-            sup = above - below
-        elif above is not None:
-            sup = above - cents[i]
-        elif below is not None:
-            sup = cents[i] - below
-        else:
-            sup = np.array([0.0, 0.0, 1.0])
-        sup = sup - float(sup @ lat) * lat
-        sup = _unit(sup)
-        if sup[2] < 0:
-            sup = -sup
-        ant = _unit(np.cross(lat, sup))
-        frames[i] = BodyFrame(centre=_t(cents[i]), superior=_t(sup), anterior=_t(ant))
-    return frames
-
-
-def _check_shapes(image: np.ndarray, labels: np.ndarray, grid: Grid) -> None:
-    if image.shape != grid.shape or labels.shape != grid.shape:
-        raise InputError(
-            f"image shape {image.shape} and labels shape {labels.shape} must both equal the "
-            f"grid shape (slices, rows, columns) {grid.shape}"
-        )
-
-
-def _sample(volume: np.ndarray, grid: Grid, points: np.ndarray, order: int) -> np.ndarray:
-    """Values of ``volume`` at LPS ``points`` (3, ...); outside the grid: 0."""
-    idx = grid.lps_to_index(np.moveaxis(points, 0, -1))
-    coords = np.stack([idx[..., 2], idx[..., 1], idx[..., 0]])
-    return np.asarray(
-        ndimage.map_coordinates(volume, coords, order=order, mode="constant", cval=0.0)
-    )
-
-
-@dataclass(frozen=True)
-class _Walls:
-    anterior: float
-    posterior: float
-
-    def points(self) -> tuple[float, float, float]:
-        depth = self.anterior - self.posterior
-        return tuple(self.anterior - f * depth for f in HEIGHT_POINTS)  # type: ignore[return-value]
-
-
-def _walls(mask: np.ndarray, grid: Grid, frame: BodyFrame) -> _Walls:
-    """Anterior and posterior wall positions (v, mm) on the mid-height AP line."""
-    v = np.arange(-60.0, 60.0, 0.1)
-    u = np.array([-1.0, 0.0, 1.0])
-    uu, vv = np.meshgrid(u, v, indexing="ij")
-    prof = _sample(mask, grid, frame.to_lps(uu, vv, np.zeros_like(uu)), order=1).mean(axis=0)
-    inside = np.nonzero(prof >= 0.5)[0]
-    if inside.size == 0:
-        raise InputError("the body mask does not cross its own centre: cannot measure it")
-    # Keep the run containing the centre (v = 0), or the largest run.
-    runs = np.split(inside, np.nonzero(np.diff(inside) > 1)[0] + 1)
-    centre = int(np.argmin(np.abs(v)))
-    run = next((r for r in runs if r[0] <= centre <= r[-1]), max(runs, key=len))
-    return _Walls(anterior=float(v[run[-1]]), posterior=float(v[run[0]]))
-
-
-def measure_heights(
-    labels: np.ndarray, grid: Grid, label: int, frame: BodyFrame | None = None
-) -> Heights:
-    """Anterior/middle/posterior heights (mm) of body ``label`` (see module docstring)."""
-    if frame is None:
-        frame = body_frames(labels, grid)[label]
-    mask = (labels == label).astype(np.float32)
-    walls = _walls(mask, grid, frame)
-    u = np.arange(-45.0, 45.0, 0.1)
-    out = []
-    ws = np.array([-1.0, 0.0, 1.0])
-    for vp in walls.points():
-        vs = vp + np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
-        uu, vv, ww = np.meshgrid(u, vs, ws, indexing="ij")
-        prof = _sample(mask, grid, frame.to_lps(uu, vv, ww), order=1)
-        out.append(float(prof.sum(axis=0).mean() * 0.1))
-    return Heights(anterior=out[0], middle=out[1], posterior=out[2])
+_check_shapes = check_shapes
+_sample = sample_lps
+_Walls = Walls
+_walls = body_walls
 
 
 # -- the warp shared by the phantom and real images -----------------------------------------

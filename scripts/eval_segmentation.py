@@ -1,0 +1,196 @@
+#!/usr/bin/env python
+"""Evaluate the committed segmentation model on the validation split (per-case table).
+
+    .venv/bin/python scripts/eval_segmentation.py                 # validation cases, 1 mm
+    .venv/bin/python scripts/eval_segmentation.py --slices-mm 4   # same, resampled to 4 mm slices
+    .venv/bin/python scripts/eval_segmentation.py --cases all --json out/seg_eval.json
+
+Runs the public API (``segment_image``: working grid, sliding window, instances, levels,
+back to the input grid) on each case and scores the instance map against the reference
+masks: per-body Dice (best-matching predicted body), detection (Dice >= 0.5), false bodies
+(predicted bodies matching no reference, counted inside the labelled range only, see
+``acuity.segment.dataset.unlabelled_region``) and levels (cases whose meta names them, and
+the S1 of vb1-15/17). With ``--slices-mm`` the image is first blurred and resampled to
+thick sagittal slices (as a clinical series), segmented, and the labels mapped back to the
+1 mm reference grid with ``map_labels``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from acuity.config import shared_data_dir
+from acuity.errors import InputError
+from acuity.segment.dataset import Case, Split, load_cases, unlabelled_region
+from acuity.segment.grid import simulate_thick_slices
+from acuity.segment.level import VertebraLevel
+
+
+def reference_levels(case: Case, n: int) -> list[VertebraLevel | None]:
+    if case.levels is not None:
+        return list(case.levels)
+    if case.bottom_is_s1:
+        return [None] * (n - 1) + [VertebraLevel.S1]
+    return [None] * n
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=None)
+    p.add_argument("--split", type=Path, default=ROOT / "models" / "vertebrae_split.json")
+    p.add_argument("--cases", default="validation", help="'validation', 'train', 'all' or a comma list")
+    p.add_argument("--model", default=None, help="model .pt file (default models/vertebrae_seg.pt)")
+    p.add_argument("--slices-mm", type=float, default=None, help="resample to this sagittal slice spacing first")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--no-mirror", action="store_true", help="without the left-right mirror averaging")
+    p.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    args = p.parse_args(argv)
+
+    import SimpleITK as sitk
+    import torch
+
+    from acuity.segment import load_model, map_labels, segment_image
+    from acuity.segment.evaluate import score_case
+
+    torch.set_num_threads(args.threads)
+    data = args.data or shared_data_dir()
+    if data is None:
+        raise InputError("shared data folder not found: set ACUITY_DATA or pass --data")
+    cases = {c.case_id: c for c in load_cases(Path(data))}
+    split = Split.read(args.split)
+    if args.cases == "validation":
+        ids = list(split.validation)
+    elif args.cases == "train":
+        ids = list(split.train)
+    elif args.cases == "all":
+        ids = sorted(cases)
+    else:
+        ids = [c.strip() for c in args.cases.split(",") if c.strip()]
+    model = load_model(args.model)
+    if args.no_mirror:
+        from dataclasses import replace
+
+        from acuity.segment import LoadedModel
+
+        model = LoadedModel(config=replace(model.config, mirror_tta=False), network=model.network)
+    results = []
+    print(
+        f"{'case':<8} {'group':<6} {'Dice':>6} {'min':>6} {'det':>5} {'pred':>4} {'false':>5} "
+        f"{'levels':>7} {'time s':>6}  predicted levels"
+    )
+    for cid in ids:
+        case = cases[cid]
+        image = sitk.ReadImage(str(case.image_path))
+        ref_img = sitk.ReadImage(str(case.labels_path))
+        ref = sitk.GetArrayFromImage(ref_img).astype(np.int32)
+        known = ~np.broadcast_to(unlabelled_region(ref, case.bottom_is_s1), ref.shape)
+        source = simulate_thick_slices(image, args.slices_mm) if args.slices_mm else image
+        t0 = time.perf_counter()
+        seg = segment_image(source, model=model)
+        dt = time.perf_counter() - t0
+        extra: dict = {"seconds": round(dt, 2)}
+        if args.slices_mm:
+            mapped, report = map_labels(seg, image)
+            pred = sitk.GetArrayFromImage(mapped).astype(np.int32)
+            extra["mapped_fraction"] = round(report.fraction_in_target, 3)
+        else:
+            pred = sitk.GetArrayFromImage(seg.label_map).astype(np.int32)
+        score = score_case(
+            cid,
+            case.sequence_group.value,
+            pred,
+            ref,
+            known_region=known,
+            reference_levels=reference_levels(case, int(ref.max())),
+            predicted_levels=[b.level for b in seg.bodies],
+            level_note=seg.level_note,
+        )
+        score.extra.update(extra)
+        score.extra["partial"] = [b.partial for b in seg.bodies]
+        score.extra["s1_scores"] = [round(b.s1_score, 3) for b in seg.bodies]
+        results.append(score)
+        lv = f"{score.levels_correct}/{score.levels_checked}" if score.levels_checked else "-"
+        names = " ".join(b.level.value if b.level else "?" for b in seg.bodies)
+        print(
+            f"{cid:<8} {score.group:<6} {score.mean_dice:6.3f} {min(b.dice for b in score.bodies):6.3f} "
+            f"{score.n_detected:>2}/{len(score.bodies):<2} {score.n_predicted:>4} {len(score.false_bodies):>5} "
+            f"{lv:>7} {dt:6.2f}  {names}",
+            flush=True,
+        )
+    print()
+    summary: dict = {}
+    groups = sorted({r.group for r in results})
+    print(f"{'group':<8} {'cases':>5} {'bodies':>6} {'mean body Dice':>15} {'detected':>9} {'false':>5} {'levels ok':>9}")
+    for g in groups + ["all"]:
+        rs = [r for r in results if g in ("all", r.group)]
+        dices = [b.dice for r in rs for b in r.bodies]
+        det = sum(r.n_detected for r in rs)
+        nb = len(dices)
+        false = sum(len(r.false_bodies) for r in rs)
+        lv_ok = sum(r.levels_correct for r in rs)
+        lv_n = sum(r.levels_checked for r in rs)
+        cases_lv_ok = sum(1 for r in rs if r.levels_checked and r.levels_correct == r.levels_checked)
+        cases_lv = sum(1 for r in rs if r.levels_checked)
+        summary[g] = {
+            "cases": len(rs),
+            "bodies": nb,
+            "mean_body_dice": round(float(np.mean(dices)), 4) if dices else None,
+            "detected_fraction": round(det / nb, 4) if nb else None,
+            "false_bodies": false,
+            "levels_correct": lv_ok,
+            "levels_checked": lv_n,
+            "cases_levels_all_correct": f"{cases_lv_ok}/{cases_lv}",
+        }
+        print(
+            f"{g:<8} {len(rs):>5} {nb:>6} {np.mean(dices):15.4f} {det / nb:9.1%} {false:>5} "
+            f"{cases_lv_ok:>4}/{cases_lv:<4}"
+        )
+    if args.markdown:
+        print()
+        print("| case | group | bodies | mean Dice | min Dice | detected | predicted | false | levels | predicted levels |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for r in results:
+            lv = f"{r.levels_correct}/{r.levels_checked}" if r.levels_checked else "-"
+            names = " ".join(b.predicted_level.value if b.predicted_level else "?" for b in r.bodies)
+            print(
+                f"| {r.case} | {r.group} | {len(r.bodies)} | {r.mean_dice:.3f} | "
+                f"{min(b.dice for b in r.bodies):.3f} | {r.n_detected}/{len(r.bodies)} | "
+                f"{r.n_predicted} | {len(r.false_bodies)} | {lv} | {names} |"
+            )
+        print()
+        print("| group | cases | bodies | mean per-body Dice | detected | false bodies | cases with all levels right |")
+        print("|---|---|---|---|---|---|---|")
+        for g, v in summary.items():
+            print(
+                f"| {g} | {v['cases']} | {v['bodies']} | {v['mean_body_dice']:.3f} | "
+                f"{100 * v['detected_fraction']:.1f} % | {v['false_bodies']} | {v['cases_levels_all_correct']} |"
+            )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "model": model.config.name,
+                    "slices_mm": args.slices_mm,
+                    "cases": [r.to_dict() for r in results],
+                    "summary": summary,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

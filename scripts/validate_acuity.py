@@ -1,0 +1,400 @@
+#!/usr/bin/env python
+"""Validate per-level acuity on simulated lesions in real exams (the whole pipeline).
+
+    .venv/bin/python scripts/validate_acuity.py                       # truth labels, validation split
+    .venv/bin/python scripts/validate_acuity.py --labels model        # segmentation model's labels
+    .venv/bin/python scripts/validate_acuity.py --cases vb3-29 --scenarios 2 --json out/acuity.json
+
+For every exam of the segmentation model's validation split (``models/vertebrae_split.json``,
+never used to train it or to set a threshold), ``--scenarios`` studies are simulated with
+``acuity.sim.study.study_from_real_case``: scenario 0 leaves the exam untouched, the others put
+1-3 lesions (2 at most in a 5-body exam) on randomly chosen bodies (not S1): acute (compression
+plus marrow edema), chronic (compression only) or edema without fracture, each compression a
+wedge, biconcave or crush deformity with a height loss drawn uniformly within a random Genant
+grade (20-25 %, 25-40 %, 40-60 %), edema band-like or diffuse with a STIR ratio drawn from
+1.3-2.5. Each study is written as DICOM and run through ingest -> series selection -> labels
+(``--labels truth``: the simulated study's ``TRUTH_labels.nii.gz``; ``--labels model``:
+``acuity.segment.segment_image`` on the study's image, bodies matched to the truth by overlap)
+-> ``acuity.measure.measure_study``.
+
+Edema series: the exams are single-sequence. vb1-03 is a real TIRM (STIR) and vb3-* are
+chemical-shift water images (fat-suppressed look): the simulator adds edema to them with the
+STIR / water contrast model and they carry the acuity metrics. vb1-03 is selected as the edema
+series automatically; the vb3 water images are written by the simulator as a T1-weighted Dixon
+water series, which the selection rules rightly do not take as an edema series, so this script
+passes it explicitly (``select_series(edema_series=...)``, as a user can with
+``--edema-series``). The T1 (vb1-02) and T2 (vb2-*) exams get the simulator's T1 / T2 edema
+model, no series qualifies as an edema series, and every level must come out
+``indeterminate``: they carry the morphometry metrics and that check only (no STIR is faked
+from a T1 or T2 image).
+
+Printed: per-level confusion matrix and accuracy (edema-capable exams), AUC of the edema
+score (fraction of the body core scored edematous) for levels with vs without simulated edema,
+Genant grade agreement (Cohen's kappa, unweighted and linearly weighted) and height-loss error
+(percentage points) on all exams, the rate of non-``none`` findings (and of ``acute``) on the
+untouched levels, and the indeterminate check on the T1/T2 exams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import zlib
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from acuity.config import shared_data_dir
+from acuity.errors import InputError
+from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
+from acuity.segment.dataset import Case, SequenceGroup, Split, load_case
+
+EDEMA_GROUPS = (SequenceGroup.TIRM, SequenceGroup.WATER)
+CLASSES = [a.value for a in (Acuity.NONE, Acuity.CHRONIC, Acuity.ACUTE,
+                             Acuity.EDEMA_WITHOUT_FRACTURE, Acuity.INDETERMINATE)]
+GRADE_RANGES = {1: (0.20, 0.25), 2: (0.25, 0.40), 3: (0.40, 0.60)}
+
+
+@dataclass
+class LevelRow:
+    case: str
+    scenario: int
+    level: str
+    label: int
+    edema_capable: bool
+    touched: bool
+    truth_acuity: str
+    truth_grade: int
+    truth_loss_pct: float
+    truth_deformity: str
+    truth_edema: bool
+    truth_ratio: float | None
+    pred_acuity: str
+    pred_grade: int | None
+    pred_loss_pct: float | None
+    pred_deformity: str | None
+    edema_fraction: float | None
+    edema_ratio: float | None
+    matched: bool = True
+
+
+def plan_lesions(case: Case, names: list[str], rng: np.random.Generator) -> list[object]:
+    from acuity.sim.study import LesionSpec
+
+    eligible = [n for n in names if n != "S1"]
+    n_max = 3 if len(eligible) >= 7 else 2
+    n = int(rng.integers(1, n_max + 1))
+    chosen = rng.choice(len(eligible), size=n, replace=False)
+    out: list[object] = []
+    for idx in sorted(int(i) for i in chosen):
+        kind = str(rng.choice(["acute", "chronic", "edema"], p=[0.45, 0.4, 0.15]))
+        pattern = EdemaPattern(str(rng.choice(["band", "diffuse"], p=[0.6, 0.4])))
+        ratio = float(np.round(rng.uniform(1.3, 2.5), 2))
+        if kind == "edema":
+            out.append(LesionSpec(eligible[idx], DeformityType.NONE, 0.0, Acuity.ACUTE, pattern,
+                                  ratio))
+            continue
+        deformity = DeformityType(str(rng.choice(["wedge", "biconcave", "crush"])))
+        grade = int(rng.integers(1, 4))
+        lo, hi = GRADE_RANGES[grade]
+        loss = float(np.round(rng.uniform(lo, hi), 3))
+        if kind == "acute":
+            out.append(LesionSpec(eligible[idx], deformity, loss, Acuity.ACUTE, pattern, ratio))
+        else:
+            out.append(LesionSpec(eligible[idx], deformity, loss, Acuity.CHRONIC))
+    return out
+
+
+def expected_acuity(fractured: bool, edema: bool) -> str:
+    if fractured and edema:
+        return Acuity.ACUTE.value
+    if fractured:
+        return Acuity.CHRONIC.value
+    if edema:
+        return Acuity.EDEMA_WITHOUT_FRACTURE.value
+    return Acuity.NONE.value
+
+
+def run_study(case: Case, lesions: list[object], seed: int, labels_mode: str, work: Path,
+              model: object | None, scenario: int) -> tuple[list[LevelRow], float]:
+    import SimpleITK as sitk
+
+    from acuity.ingest import load_volume, scan_folder
+    from acuity.measure import BodyInput, measure_study
+    from acuity.select import select_series
+    from acuity.sim.study import LABELS_FILE, study_from_real_case
+
+    t0 = time.perf_counter()
+    truth = study_from_real_case(case.path, lesions, work, seed=seed, overwrite=True)  # type: ignore[arg-type]
+    scan = scan_folder(work)
+    study = scan.studies[0]
+    selection = select_series(study)
+    if selection.edema is None and case.sequence_group is SequenceGroup.WATER:
+        # T1-weighted Dixon water images are (rightly) no edema series for the selection
+        # rules; the validation passes them as one explicitly, as a user can (--edema-series).
+        selection = select_series(study, edema_series=study.series[0].series_instance_uid)
+    vols = {}
+    for role, chosen in selection.chosen().items():
+        series = next(s for s in study.series if s.series_instance_uid == chosen.series_instance_uid)
+        vols[role] = load_volume(chosen, series).image
+    any_image = next(iter(vols.values())) if vols else None
+    truth_labels = sitk.ReadImage(str(work / LABELS_FILE))
+    if labels_mode == "truth":
+        labels = truth_labels
+        last = max(lv.label for lv in truth.levels)
+        bodies = [BodyInput(lv.label, _level_name(lv.name, lv.label == last and case.bottom_is_s1),
+                            1.0, False) for lv in truth.levels]
+        match = {lv.label: lv.label for lv in truth.levels}
+    else:
+        from acuity.segment import segment_image
+
+        if any_image is None:
+            raise InputError(f"{case.case_id}: no series selected to segment")
+        seg = segment_image(any_image, model=model)  # type: ignore[arg-type]
+        labels = seg.label_map
+        bodies = list(seg.bodies)  # type: ignore[arg-type]
+        match = match_bodies(sitk.GetArrayFromImage(truth_labels),
+                             sitk.GetArrayFromImage(labels))
+    findings = measure_study(labels, bodies, edema=vols.get("edema"), t1=vols.get("t1"),
+                             no_edema_reason=selection.no_edema_reason)
+    by_label = {f.label: f for f in findings}
+    lesions_by_label = {les.label: les for les in truth.lesions}
+    capable = case.sequence_group in EDEMA_GROUPS
+    rows = []
+    for lv in truth.levels:
+        les = lesions_by_label.get(lv.label)
+        grade = les.genant_grade if les is not None else 0
+        edema = bool(les.edema.present) if les is not None else False
+        f = by_label.get(match.get(lv.label, -1))
+        m = f.morphometry if f is not None else None
+        e = f.edema if f is not None else None
+        rows.append(LevelRow(
+            case=case.case_id,
+            scenario=scenario,
+            level=lv.name,
+            label=lv.label,
+            edema_capable=capable,
+            touched=les is not None,
+            truth_acuity=expected_acuity(grade >= 1, edema),
+            truth_grade=grade,
+            truth_loss_pct=les.height_loss_pct if les is not None else 0.0,
+            truth_deformity=les.deformity if les is not None else "none",
+            truth_edema=edema,
+            truth_ratio=les.edema.ratio_stir if les is not None and edema else None,
+            pred_acuity=f.acuity.value if f is not None else "missing",
+            pred_grade=int(m.genant_grade) if m is not None else None,
+            pred_loss_pct=m.height_loss_pct if m is not None else None,
+            pred_deformity=m.deformity.value if m is not None else None,
+            edema_fraction=e.fraction if e is not None else None,
+            edema_ratio=e.ratio if e is not None else None,
+            matched=f is not None,
+        ))
+    return rows, time.perf_counter() - t0
+
+
+def _level_name(name: str, bottom_s1: bool) -> str | None:
+    """The truth's level name, None for the simulator's ``V<k>`` placeholders (S1 when the
+    dataset says the lowest body is S1)."""
+    if bottom_s1:
+        return "S1"
+    return None if name.startswith("V") else name
+
+
+def match_bodies(truth: np.ndarray, pred: np.ndarray) -> dict[int, int]:
+    """Truth label -> predicted label of largest overlap (Dice >= 0.5)."""
+    out = {}
+    for t in (int(v) for v in np.unique(truth) if v):
+        tm = truth == t
+        cand, counts = np.unique(pred[tm], return_counts=True)
+        best, best_d = None, 0.0
+        for c, n in zip(cand, counts):
+            if c == 0:
+                continue
+            d = 2.0 * n / (tm.sum() + (pred == c).sum())
+            if d > best_d:
+                best, best_d = int(c), d
+        if best is not None and best_d >= 0.5:
+            out[t] = best
+    return out
+
+
+def cohen_kappa(a: list[int], b: list[int], weighted: bool = False) -> float:
+    cats = sorted(set(a) | set(b) | {0, 1, 2, 3})
+    k = len(cats)
+    idx = {c: i for i, c in enumerate(cats)}
+    obs = np.zeros((k, k))
+    for x, y in zip(a, b):
+        obs[idx[x], idx[y]] += 1
+    n = obs.sum()
+    exp = np.outer(obs.sum(1), obs.sum(0)) / n
+    w = np.array([[abs(i - j) / (k - 1) if weighted else float(i != j) for j in range(k)]
+                  for i in range(k)])
+    den = (w * exp).sum()
+    return float(1.0 - (w * obs).sum() / den) if den > 0 else 1.0
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    if not pos or not neg:
+        return float("nan")
+    p = np.asarray(pos)[:, None]
+    q = np.asarray(neg)[None, :]
+    return float(((p > q).sum() + 0.5 * (p == q).sum()) / (p.size * q.size))
+
+
+def report(rows: list[LevelRow]) -> str:
+    lines = []
+    cap = [r for r in rows if r.edema_capable]
+    lines.append(f"## Acuity (edema-capable exams: {len({r.case for r in cap})} exams, "
+                 f"{len({(r.case, r.scenario) for r in cap})} studies, {len(cap)} levels)")
+    lines.append("")
+    cols = CLASSES + ["missing"]
+    lines.append("| truth \\ predicted | " + " | ".join(cols) + " | recall |")
+    lines.append("|---|" + "---|" * (len(cols) + 1))
+    for c in CLASSES[:4]:
+        sub = [r for r in cap if r.truth_acuity == c]
+        cnt = Counter(r.pred_acuity for r in sub)
+        rec = cnt[c] / len(sub) if sub else float("nan")
+        lines.append(f"| {c} | " + " | ".join(str(cnt[p]) for p in cols) + f" | {rec:.3f} |")
+    acc = np.mean([r.pred_acuity == r.truth_acuity for r in cap]) if cap else float("nan")
+    lines.append("")
+    lines.append(f"- accuracy (all levels): **{acc:.3f}** ({sum(r.pred_acuity == r.truth_acuity for r in cap)}/{len(cap)})")
+    for c in (Acuity.ACUTE.value, Acuity.CHRONIC.value, Acuity.NONE.value):
+        sub = [r for r in cap if r.truth_acuity == c]
+        if sub:
+            lines.append(f"- {c}: {np.mean([r.pred_acuity == c for r in sub]):.3f} "
+                         f"({sum(r.pred_acuity == c for r in sub)}/{len(sub)})")
+    pos = [r.edema_fraction for r in cap if r.truth_edema and r.edema_fraction is not None]
+    neg = [r.edema_fraction for r in cap if not r.truth_edema and r.edema_fraction is not None]
+    lines.append(f"- AUC of the edema score (edematous fraction of the body core), levels with vs "
+                 f"without simulated edema: **{auc(pos, neg):.3f}** ({len(pos)} vs {len(neg)})")
+    untouched = [r for r in cap if not r.touched]
+    fp = [r for r in untouched if r.pred_acuity not in (Acuity.NONE.value,)]
+    fa = [r for r in untouched if r.pred_acuity == Acuity.ACUTE.value]
+    lines.append(f"- untouched real levels: {len(fp)}/{len(untouched)} not `none` "
+                 f"({100 * len(fp) / max(1, len(untouched)):.1f}%): "
+                 + (", ".join(f"{r.case}/{r.level} {r.pred_acuity}" for r in _unique(fp)) or "-")
+                 + f"; false `acute`: **{len(fa)}**")
+    lines.append("")
+    lines.append(f"## Morphometry (all exams: {len({r.case for r in rows})} exams, {len(rows)} levels)")
+    lines.append("")
+    graded = [r for r in rows if r.pred_grade is not None]
+    tg = [r.truth_grade for r in graded]
+    pg = [int(r.pred_grade) for r in graded if r.pred_grade is not None]
+    lines.append(f"- Genant grade agreement: kappa **{cohen_kappa(tg, pg):.3f}**, linearly weighted "
+                 f"**{cohen_kappa(tg, pg, weighted=True):.3f}** ({len(graded)} levels)")
+    lines.append("")
+    lines.append("| truth grade \\ predicted | 0 | 1 | 2 | 3 |")
+    lines.append("|---|---|---|---|---|")
+    for g in range(4):
+        cnt = Counter(p for t, p in zip(tg, pg) if t == g)
+        lines.append(f"| {g} | " + " | ".join(str(cnt[k]) for k in range(4)) + " |")
+    frac = [r for r in graded if r.truth_grade >= 1 and r.pred_loss_pct is not None]
+    err = np.array([float(r.pred_loss_pct) - r.truth_loss_pct for r in frac])  # type: ignore[arg-type]
+    if err.size:
+        lines.append("")
+        lines.append(f"- height-loss error on fractured levels (pp): mean {err.mean():+.1f}, "
+                     f"mean absolute {np.abs(err).mean():.1f}, 90th percentile of |error| "
+                     f"{np.percentile(np.abs(err), 90):.1f} ({err.size} levels)")
+        dt = [r for r in frac if r.pred_grade and r.pred_grade >= 1]
+        lines.append(f"- deformity type agreement on fractured levels graded >= 1: "
+                     f"{np.mean([r.pred_deformity == r.truth_deformity for r in dt]):.3f} ({len(dt)})")
+    t12 = [r for r in rows if not r.edema_capable]
+    if t12:
+        ok = sum(r.pred_acuity == Acuity.INDETERMINATE.value for r in t12)
+        lines.append(f"- T1/T2 exams (no edema series): {ok}/{len(t12)} levels `indeterminate`")
+    missing = [r for r in rows if not r.matched]
+    if missing:
+        lines.append(f"- levels without a matching body (model labels): {len(missing)}")
+    return "\n".join(lines)
+
+
+def _unique(rows: list[LevelRow]) -> list[LevelRow]:
+    seen, out = set(), []
+    for r in rows:
+        if (r.case, r.level, r.pred_acuity) not in seen:
+            seen.add((r.case, r.level, r.pred_acuity))
+            out.append(r)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--labels", choices=["truth", "model"], default="truth")
+    p.add_argument("--model", default=None, help="segmentation model file (--labels model)")
+    p.add_argument("--split", type=Path, default=ROOT / "models" / "vertebrae_split.json")
+    p.add_argument("--cases", default="validation",
+                   help="'validation' (default), 'train', or a comma list of case ids")
+    p.add_argument("--scenarios", type=int, default=6, help="studies per exam (first: no lesion)")
+    p.add_argument("--seed", type=int, default=20240)
+    p.add_argument("--json", type=Path, default=None, help="also write every level row here")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    data = shared_data_dir()
+    if data is None:
+        print("real data not found: set ACUITY_DATA", file=sys.stderr)
+        return 2
+    split = Split.read(args.split)
+    if args.cases == "validation":
+        ids = list(split.validation)
+    elif args.cases == "train":
+        ids = list(split.train)
+    else:
+        ids = [c.strip() for c in args.cases.split(",") if c.strip()]
+    model = None
+    if args.labels == "model":
+        from acuity.segment import load_model
+
+        try:
+            model = load_model(args.model)
+        except Exception as exc:  # noqa: BLE001 - any failure to load means no model
+            print(f"cannot load the segmentation model: {exc}", file=sys.stderr)
+            return 2
+    rows: list[LevelRow] = []
+    work_root = Path(tempfile.mkdtemp(prefix="acuity_validate_"))
+    started = time.perf_counter()
+    try:
+        for ci, cid in enumerate(ids):
+            case = load_case(data / "vertebrae" / cid)
+            names = list(json.loads((case.path / "meta.json").read_text()).get(
+                "levels_top_to_bottom") or [f"V{i}" for i in range(1, case.n_bodies + 1)])
+            for sc in range(args.scenarios):
+                rng = np.random.default_rng([args.seed, zlib.crc32(cid.encode()), sc])
+                lesions = [] if sc == 0 else plan_lesions(case, names, rng)
+                work = work_root / f"{cid}_{sc}"
+                got, secs = run_study(case, lesions, args.seed + 97 * ci + sc, args.labels, work,
+                                      model, sc)
+                shutil.rmtree(work, ignore_errors=True)
+                rows.extend(got)
+                desc = ", ".join(f"{les.level}:{les.deformity.value}:{les.height_loss:.2f}:"  # type: ignore[attr-defined]
+                                 f"{les.acuity.value}" for les in lesions) or "no lesion"  # type: ignore[attr-defined]
+                wrong = [f"{r.level} {r.truth_acuity}->{r.pred_acuity}" for r in got
+                         if r.edema_capable and r.pred_acuity != r.truth_acuity]
+                print(f"{cid} #{sc} ({secs:.0f} s) {desc}" + (f"  WRONG: {wrong}" if wrong else ""),
+                      file=sys.stderr)
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
+    print(f"# Acuity validation: --labels {args.labels}, cases {args.cases} ({len(ids)}), "
+          f"{args.scenarios} scenarios each, seed {args.seed} "
+          f"({time.perf_counter() - started:.0f} s)\n")
+    print(report(rows))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

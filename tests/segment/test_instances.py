@@ -1,0 +1,114 @@
+"""Instances from probabilities, scoring, training targets and loss masking (no network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from acuity.segment.dataset import unlabelled_region
+from acuity.segment.evaluate import score_case
+from acuity.segment.instances import InstanceParams, describe_instances, separate_bodies
+from acuity.segment.training import core_target, masked_loss
+
+SPACING = (1.0, 1.0, 1.0)
+
+
+def _probs(shape: tuple[int, int, int]) -> np.ndarray:
+    return np.zeros((3,) + shape, dtype=np.float32)
+
+
+def test_touching_bodies_are_separated_by_their_cores() -> None:
+    p = _probs((20, 80, 40))
+    # Two 25 mm tall bodies touching over a 1 mm "collapsed disc"; cores 3 mm inside.
+    p[0, 5:15, 10:61, 10:30] = 0.9
+    p[1, 7:13, 13:33, 13:27] = 0.9
+    p[1, 7:13, 39:58, 13:27] = 0.9
+    labels = separate_bodies(p, SPACING)
+    assert labels.max() == 2
+    top = labels[10, 12, 20]
+    bottom = labels[10, 58, 20]
+    assert {int(top), int(bottom)} == {1, 2}
+    # every body voxel belongs to one of the two
+    assert ((labels > 0) == (p[0] > 0.5)).all()
+
+
+def test_fragments_are_dropped_and_coreless_bodies_kept() -> None:
+    p = _probs((20, 120, 40))
+    p[0, 5:15, 10:35, 10:30] = 0.9  # 5000 mm3 with core
+    p[1, 7:13, 13:32, 13:27] = 0.9
+    p[0, 5:15, 50:75, 10:30] = 0.9  # 5000 mm3 without core: kept
+    p[0, 5:7, 100:105, 10:14] = 0.9  # 40 mm3 fragment: dropped
+    labels = separate_bodies(p, SPACING, InstanceParams(min_body_mm3=500.0))
+    assert labels.max() == 2
+    assert labels[6, 102, 12] == 0
+
+
+def test_partial_flag_for_a_body_cut_by_the_field_of_view() -> None:
+    p = _probs((20, 80, 40))
+    p[0, 5:15, 0:20, 10:30] = 0.9  # touches the top row
+    p[0, 5:15, 40:65, 10:30] = 0.9
+    p[1, 7:13, 2:17, 13:27] = 0.9
+    p[1, 7:13, 43:62, 13:27] = 0.9
+    p[2, 5:15, 40:65, 10:30] = 0.8
+    labels = separate_bodies(p, SPACING, InstanceParams(min_body_mm3=500.0))
+    info = {i.label: i for i in describe_instances(labels, p, SPACING)}
+    top, low = int(labels[10, 10, 20]), int(labels[10, 50, 20])
+    assert info[top].partial and not info[low].partial
+    assert info[low].s1_score == pytest.approx(0.8, abs=1e-3)
+    assert info[low].volume_mm3 == pytest.approx(10 * 25 * 20)
+
+
+def test_score_case_counts_dice_detection_and_false_bodies() -> None:
+    ref = np.zeros((10, 100, 30), np.int32)
+    ref[2:8, 10:30, 5:25] = 1
+    ref[2:8, 40:60, 5:25] = 2
+    pred = np.zeros_like(ref)
+    pred[2:8, 10:30, 5:25] = 1  # perfect
+    pred[2:8, 45:60, 5:25] = 2  # 3/4 of body 2
+    pred[2:8, 75:95, 5:25] = 3  # no reference body there
+    known = np.ones(ref.shape, bool)
+    s = score_case("x", "T2", pred, ref, known_region=known)
+    assert s.bodies[0].dice == pytest.approx(1.0)
+    assert s.bodies[1].dice == pytest.approx(2 * 15 / 35)
+    assert s.n_detected == 2 and s.false_bodies == [3]
+    known[:, 70:, :] = False  # below the labelled range: not counted as false
+    assert score_case("x", "T2", pred, ref, known_region=known).false_bodies == []
+
+
+def test_unlabelled_region_is_beyond_the_labelled_range() -> None:
+    lab = np.zeros((4, 120, 40), np.uint8)
+    for k, y in enumerate((20, 50, 80), start=1):
+        lab[:, y : y + 20, 10:30] = k
+    region = unlabelled_region(lab, bottom_is_s1=False)
+    assert region[5, 20] and region[115, 20]  # above the top and below the lowest body
+    assert region[25, 20] and region[95, 20]  # from the end bodies' centroids on
+    assert not region[31:90].any()  # between the end centroids everything is known
+    region_s1 = unlabelled_region(lab, bottom_is_s1=True)
+    assert region_s1[5, 20] and not region_s1[115, 20]  # nothing below S1 is a body
+
+
+def test_core_target_is_an_inplane_erosion() -> None:
+    lab = np.zeros((3, 40, 40), np.uint8)
+    lab[:, 10:30, 10:30] = 1
+    core = core_target(lab, erosion_mm=3.0)
+    assert core[1, 20, 20] and not core[1, 11, 20] and core[1, 14, 20]
+    assert core[0, 20, 20]  # per slice: the outer slices keep their core
+
+
+def test_masked_loss_ignores_the_unlabelled_region() -> None:
+    import torch
+
+    torch.manual_seed(0)
+    target = torch.zeros(2, 3, 16, 16)
+    target[:, 0, 4:12, 4:12] = 1
+    mask = torch.ones(2, 3, 16, 16)
+    mask[:, :, :, 12:] = 0
+    logits = torch.randn(2, 3, 16, 16)
+    base, _ = masked_loss(logits, target, mask)
+    changed = logits.clone()
+    changed[:, :, :, 12:] = 50.0  # confident "body" where nothing is known
+    again, _ = masked_loss(changed, target, mask)
+    assert float(again) == pytest.approx(float(base), rel=1e-5)
+    changed[:, :, :, :4] = 50.0  # but in the known background it costs
+    worse, _ = masked_loss(changed, target, mask)
+    assert float(worse) > float(base) + 0.1
