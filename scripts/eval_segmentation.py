@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slices-mm", type=float, default=None, help="resample to this sagittal slice spacing first")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--body-threshold", type=float, default=None, help="override the model's body threshold")
     p.add_argument("--no-mirror", action="store_true", help="without the left-right mirror averaging")
     p.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     args = p.parse_args(argv)
@@ -77,12 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         ids = [c.strip() for c in args.cases.split(",") if c.strip()]
     model = load_model(args.model)
-    if args.no_mirror:
+    if args.no_mirror or args.body_threshold is not None:
         from dataclasses import replace
 
         from acuity.segment import LoadedModel
 
-        model = LoadedModel(config=replace(model.config, mirror_tta=False), network=model.network)
+        cfg = replace(model.config, mirror_tta=model.config.mirror_tta and not args.no_mirror)
+        if args.body_threshold is not None:
+            cfg = replace(cfg, body_threshold=args.body_threshold)
+        model = LoadedModel(config=cfg, network=model.network)
     results = []
     print(
         f"{'case':<8} {'group':<6} {'Dice':>6} {'min':>6} {'det':>5} {'pred':>4} {'false':>5} "

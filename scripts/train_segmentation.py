@@ -59,6 +59,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="add N synthetic studies from acuity.sim.phantom (0 = none)",
     )
+    p.add_argument("--init", type=Path, default=None, help="start from these weights (.pt)")
+    p.add_argument(
+        "--pseudo-s1",
+        type=Path,
+        default=None,
+        help="model (.pt) that finds S1 below L5 in the vb2/vb3 training exams (pseudo-labels)",
+    )
     p.add_argument("--val-every", type=int, default=4, help="validate every N epochs")
     p.add_argument("--resume", action="store_true", help="continue from <out-dir>/last.pt")
     p.add_argument("--no-export", action="store_true", help="do not write models/<name>.*")
@@ -175,7 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("split seed %d: %d train, %d validation cases", split.seed, len(train_cases), len(val_cases))
 
     t0 = time.time()
-    volumes = [prepare_case(c) for c in train_cases]
+    pseudo: dict[str, int] = {}
+    if args.pseudo_s1:
+        from acuity.segment.network import load_model
+        from acuity.segment.pseudo import find_s1_below
+
+        finder = load_model(args.pseudo_s1)
+        volumes = []
+        for c in train_cases:
+            mask = find_s1_below(c, finder)
+            if mask is not None:
+                pseudo[c.case_id] = int(mask.sum())
+            volumes.append(prepare_case(c, mask))
+        logger.info("S1 pseudo-labels in %d of %d training exams", len(pseudo), len(train_cases))
+    else:
+        volumes = [prepare_case(c) for c in train_cases]
     if args.synthetic:
         volumes += synthetic_volumes(args.synthetic, seed=args.seed)
     logger.info("prepared %d training volumes in %.0f s", len(volumes), time.time() - t0)
@@ -186,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     config = ModelConfig(name=args.name)
-    net = build_network(config).to(args.device)
+    net = build_network(config)
+    if args.init:
+        state = torch.load(args.init, map_location="cpu", weights_only=True)
+        net.load_state_dict({k: v.float() for k, v in state.items()})
+        logger.info("initialised from %s", args.init)
+    net = net.to(args.device)
     val = validation_arrays(val_cases, config)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     total_steps = args.epochs * args.steps_per_epoch
@@ -280,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         "train_cases": list(split.train),
         "validation_cases": list(split.validation),
         "synthetic_volumes": args.synthetic,
+        "init": str(args.init) if args.init else None,
+        "pseudo_s1_model": str(args.pseudo_s1) if args.pseudo_s1 else None,
+        "pseudo_s1_cases": pseudo,
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
         "batch_size": args.batch_size,

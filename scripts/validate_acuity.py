@@ -86,6 +86,7 @@ class LevelRow:
     edema_fraction: float | None
     edema_ratio: float | None
     matched: bool = True
+    reasons: tuple[str, ...] = ()
 
 
 def plan_lesions(case: Case, names: list[str], rng: np.random.Generator) -> list[object]:
@@ -198,6 +199,7 @@ def run_study(case: Case, lesions: list[object], seed: int, labels_mode: str, wo
             edema_fraction=e.fraction if e is not None else None,
             edema_ratio=e.ratio if e is not None else None,
             matched=f is not None,
+            reasons=tuple(f.reasons) if f is not None else (),
         ))
     return rows, time.perf_counter() - t0
 
@@ -211,20 +213,25 @@ def _level_name(name: str, bottom_s1: bool) -> str | None:
 
 
 def match_bodies(truth: np.ndarray, pred: np.ndarray) -> dict[int, int]:
-    """Truth label -> predicted label of largest overlap (Dice >= 0.5)."""
-    out = {}
+    """Truth label -> predicted label, one to one, greedily by Dice (>= 0.5 only): a predicted
+    body that merges two truth bodies matches one of them, the other is ``missing``."""
+    pairs = []
     for t in (int(v) for v in np.unique(truth) if v):
         tm = truth == t
+        n_t = int(tm.sum())
         cand, counts = np.unique(pred[tm], return_counts=True)
-        best, best_d = None, 0.0
         for c, n in zip(cand, counts):
             if c == 0:
                 continue
-            d = 2.0 * n / (tm.sum() + (pred == c).sum())
-            if d > best_d:
-                best, best_d = int(c), d
-        if best is not None and best_d >= 0.5:
-            out[t] = best
+            d = 2.0 * float(n) / (n_t + int((pred == c).sum()))
+            if d >= 0.5:
+                pairs.append((d, t, int(c)))
+    out: dict[int, int] = {}
+    used: set[int] = set()
+    for _, t, c in sorted(pairs, reverse=True):
+        if t not in out and c not in used:
+            out[t] = c
+            used.add(c)
     return out
 
 
@@ -277,6 +284,13 @@ def report(rows: list[LevelRow]) -> str:
     neg = [r.edema_fraction for r in cap if not r.truth_edema and r.edema_fraction is not None]
     lines.append(f"- AUC of the edema score (edematous fraction of the body core), levels with vs "
                  f"without simulated edema: **{auc(pos, neg):.3f}** ({len(pos)} vs {len(neg)})")
+    pos_r = [r.edema_ratio for r in cap if r.truth_edema and r.edema_ratio is not None]
+    neg_r = [r.edema_ratio for r in cap if not r.truth_edema and r.edema_ratio is not None]
+    lines.append(f"- AUC of the body's median signal ratio: **{auc(pos_r, neg_r):.3f}**")
+    tl = [r for r in cap if r.level != "S1"]
+    lines.append(f"- accuracy without S1 (not graded; see docs/methods.md): "
+                 f"{np.mean([r.pred_acuity == r.truth_acuity for r in tl]):.3f} "
+                 f"({sum(r.pred_acuity == r.truth_acuity for r in tl)}/{len(tl)})")
     untouched = [r for r in cap if not r.touched]
     fp = [r for r in untouched if r.pred_acuity not in (Acuity.NONE.value,)]
     fa = [r for r in untouched if r.pred_acuity == Acuity.ACUTE.value]
@@ -338,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenarios", type=int, default=6, help="studies per exam (first: no lesion)")
     p.add_argument("--seed", type=int, default=20240)
     p.add_argument("--json", type=Path, default=None, help="also write every level row here")
+    p.add_argument("--only", default=None, help="run only these scenario numbers (comma list)")
+    p.add_argument("--show-wrong", action="store_true",
+                   help="print the reasons of every misclassified level")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -370,7 +387,10 @@ def main(argv: list[str] | None = None) -> int:
             case = load_case(data / "vertebrae" / cid)
             names = list(json.loads((case.path / "meta.json").read_text()).get(
                 "levels_top_to_bottom") or [f"V{i}" for i in range(1, case.n_bodies + 1)])
+            only = {int(x) for x in args.only.split(",")} if args.only else None
             for sc in range(args.scenarios):
+                if only is not None and sc not in only:
+                    continue
                 rng = np.random.default_rng([args.seed, zlib.crc32(cid.encode()), sc])
                 lesions = [] if sc == 0 else plan_lesions(case, names, rng)
                 work = work_root / f"{cid}_{sc}"
@@ -384,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
                          if r.edema_capable and r.pred_acuity != r.truth_acuity]
                 print(f"{cid} #{sc} ({secs:.0f} s) {desc}" + (f"  WRONG: {wrong}" if wrong else ""),
                       file=sys.stderr)
+                if args.show_wrong:
+                    for r in got:
+                        if r.edema_capable and r.pred_acuity != r.truth_acuity:
+                            print(f"    {r.level}: " + "\n      ".join(r.reasons), file=sys.stderr)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
     print(f"# Acuity validation: --labels {args.labels}, cases {args.cases} ({len(ids)}), "

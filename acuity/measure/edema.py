@@ -398,18 +398,23 @@ def _score_one(
     fraction = float(hot.sum()) / n_core
     body_ratio = float(np.median(values[core]))
     lesion_ratio = float(np.median(values[hot])) if hot.any() else None
-    present = fraction >= t.min_fraction and (lesion_ratio or 0.0) >= t.min_lesion_ratio
+    by_fraction = fraction >= t.min_fraction and (lesion_ratio or 0.0) >= t.min_lesion_ratio
+    by_median = body_ratio >= t.min_body_ratio
+    present = by_fraction or by_median
     if not present:
         pattern = EdemaPattern.NONE
-    elif fraction >= t.diffuse_fraction:
+    elif fraction >= t.diffuse_fraction or not by_fraction:
+        # Present only through the body median: the whole marrow is raised, below the voxel
+        # threshold, rather than a band above it.
         pattern = EdemaPattern.DIFFUSE
     else:
         pattern = EdemaPattern.BAND
     notes = [
         f"edema: {100 * fraction:.0f}% of the body core at >= {ref.threshold:.2f}x normal marrow "
-        f"(min {100 * t.min_fraction:.0f}%), body median ratio {body_ratio:.2f}"
+        f"(min {100 * t.min_fraction:.0f}%)"
         + (f", edematous voxels' median ratio {lesion_ratio:.2f} (min {t.min_lesion_ratio:.2f})"
-           if lesion_ratio is not None else ""),
+           if lesion_ratio is not None else "")
+        + f"; body median ratio {body_ratio:.2f} (min {t.min_body_ratio:.2f})",
         ref.note,
     ]
     t1_ratio = None

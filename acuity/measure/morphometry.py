@@ -157,23 +157,32 @@ def measure_shapes(
 
 
 def _screen(shapes: list[BodyShape], t: MorphometryThresholds) -> tuple[set[int], str]:
-    """Labels of bodies fit to be references, and a note on the study medians."""
+    """Labels of bodies fit to be references, and a note on the study medians.
+
+    A reference must look normal both ways: not compressed, and not too tall or oddly shaped
+    either (two bodies merged by a segmentation, a body with a bony bridge): each of its level-
+    corrected Ha/Hp, its Hm/Hmp and its mean height departs from the study's median / Theil-Sen
+    trend by less than ``reference_screen_loss``.
+    """
     usable = [s for s in shapes if s.usable_reference]
     if not usable:
         return set(), "no complete body to use as a reference"
-    ra = float(np.median([s.wedge_ratio for s in usable]))
+    def wedge(s: BodyShape) -> float:
+        return s.wedge_ratio / _prior(s, t)
+
+    ra = float(np.median([wedge(s) for s in usable]))
     rm = float(np.median([s.concavity_ratio for s in usable]))
     hm = _trend([s.order for s in usable], [s.heights.mean for s in usable])
     ok = set()
     for s in usable:
-        loss = max(
-            1.0 - s.wedge_ratio / ra,
-            1.0 - s.concavity_ratio / rm,
-            1.0 - s.heights.mean / hm(s.order),
+        dev = max(
+            abs(1.0 - wedge(s) / ra),
+            abs(1.0 - s.concavity_ratio / rm),
+            abs(1.0 - s.heights.mean / hm(s.order)),
         )
-        if loss < t.reference_screen_loss:
+        if dev < t.reference_screen_loss:
             ok.add(s.label)
-    return ok, f"study medians Ha/Hp {ra:.2f}, Hm/Hmp {rm:.2f}"
+    return ok, f"study medians Ha/Hp {ra:.2f} (level-corrected), Hm/Hmp {rm:.2f}"
 
 
 def _trend(x: Sequence[float], y: Sequence[float]) -> _Line:
@@ -219,7 +228,10 @@ def measure_morphometry(
     refs, study_note = _screen(shapes, t)
     by_order = {s.order: s for s in shapes}
     ref_shapes = [s for s in shapes if s.label in refs]
-    med_ra = float(np.median([s.wedge_ratio for s in ref_shapes])) if ref_shapes else None
+    med_ra = (
+        float(np.median([s.wedge_ratio / _prior(s, t) for s in ref_shapes])) if ref_shapes
+        else None
+    )
     med_rm = float(np.median([s.concavity_ratio for s in ref_shapes])) if ref_shapes else None
     trend = (
         _trend([s.order for s in ref_shapes], [s.heights.mean for s in ref_shapes])
@@ -268,7 +280,7 @@ def _grade_body(
             hm_ref = nbs[0].heights.mean
         notes.append("reference: " + ", ".join(_name(n) for n in nbs))
     elif med_ra is not None and med_rm is not None and trend is not None:
-        ra, rm = med_ra, med_rm
+        ra, rm = med_ra * _prior(s, t), med_rm
         hm_ref = trend(s.order)
         notes.append(f"reference: no usable neighbour; {study_note}")
     else:
@@ -323,6 +335,13 @@ def _grade_body(
     )
     return MorphometryResult(s.label, morph, {k: round(v, 4) for k, v in losses.items()},
                              tuple(n.label for n in nbs), tuple(notes))
+
+
+def _prior(s: BodyShape, t: MorphometryThresholds) -> float:
+    """Typical Ha/Hp of ``s``'s level (1 when unknown or not tabled)."""
+    if s.level is None:
+        return 1.0
+    return t.wedge_ratio_by_level.get(s.level.value, 1.0)
 
 
 def _wedge_prior(s: BodyShape, n: BodyShape, t: MorphometryThresholds) -> float:

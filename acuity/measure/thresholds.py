@@ -154,6 +154,8 @@ class EdemaThresholds:
     min_fraction: float = field(default=0.17, metadata=_rng(0.0, 1.0))
     #: ... and the median ratio of those voxels reaches this.
     min_lesion_ratio: float = field(default=1.3, metadata=_rng(1.0, 3.0))
+    #: ... or the body's median ratio (its whole marrow shifted) reaches this.
+    min_body_ratio: float = field(default=1.2, metadata=_rng(1.0, 3.0))
     #: Edema covering at least this fraction of the body is diffuse, less is band-like.
     diffuse_fraction: float = field(default=0.6, metadata=_rng(0.2, 1.0))
     #: A normal-marrow reference body whose median departs from the spine's robust fit by more

@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 #: 6-connectivity in 3-D.
 _STRUCT6 = ndimage.generate_binary_structure(3, 1)
+#: In-plane (sagittal) 4-neighbourhood.
+_INPLANE = np.array([[[0, 1, 0], [1, 1, 1], [0, 1, 0]]], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -109,21 +111,35 @@ def _split_tall(
     objs = ndimage.find_objects(labels)
     heights = np.array([(o[1].stop - o[1].start) * spacing_zyx[1] if o else 0.0 for o in objs])
     median = float(np.median(heights[heights > 0]))
+    counts = np.bincount(labels.ravel())[1:]
+    median_vox = float(np.median(counts[counts > 0]))
     nxt = n
     for lab, (obj, h) in enumerate(zip(objs, heights), start=1):
         if obj is None or h <= p.split_height_ratio * median:
             continue
         sub = labels[obj] == lab
-        for thr in (0.7, 0.85, 0.95):
-            parts = _flood(core_prob[obj], sub, (core_prob[obj] > thr) & sub, max(1, int(p.min_core_mm3 / voxel)))
-            if parts.max() >= 2:
+        min_vox = max(1, int(p.min_core_mm3 / voxel))
+        cp = core_prob[obj]
+        # Stricter core thresholds first, then in-plane erosions of the core (a bridge of a
+        # few voxels, e.g. an osteophyte or a lateral partial-volume slice, breaks).
+        attempts: list[tuple[str, np.ndarray]] = [
+            (f"core > {thr}", (cp > thr) & sub) for thr in (0.7, 0.85, 0.95)
+        ]
+        core = (cp > p.core_threshold) & sub
+        for it in range(1, 6):
+            attempts.append((f"core eroded {it}x", ndimage.binary_erosion(core, _INPLANE, iterations=it)))
+        for how, seeds in attempts:
+            parts = _flood(cp, sub, seeds, min_vox)
+            sizes = np.bincount(parts.ravel())[1:]
+            # A real split gives two or more body-sized parts, not a body and a crumb.
+            if (sizes >= 0.35 * median_vox).sum() >= 2:
                 view = labels[obj]
                 view[sub] = 0
                 for k in range(1, int(parts.max()) + 1):
                     nxt += 1
                     view[parts == k] = nxt
                 # Voxels of the old instance the new cores do not reach keep no label.
-                logger.debug("split a %.0f mm tall instance into %d at core > %.2f", h, parts.max(), thr)
+                logger.debug("split a %.0f mm tall instance into %d (%s)", h, parts.max(), how)
                 break
     return _relabel(labels)
 

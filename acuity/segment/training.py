@@ -90,14 +90,21 @@ def prepare_volume(
     *,
     bottom_is_s1: bool,
     s1_label_known: bool = True,
+    ignore_below: bool | None = None,
 ) -> PreparedVolume:
-    """Targets and sampling tables of one 1 mm (Z, Y, X) volume with labels 1..N sup->inf."""
+    """Targets and sampling tables of one 1 mm (Z, Y, X) volume with labels 1..N sup->inf.
+
+    ``ignore_below`` (default: not ``bottom_is_s1``) masks the unlabelled region below the
+    lowest body out of the loss.
+    """
+    if ignore_below is None:
+        ignore_below = not bottom_is_s1
     img = image.astype(np.float32)
     ids = [int(v) for v in np.unique(labels) if v]
     body = labels > 0
     s1 = labels == ids[-1] if (bottom_is_s1 and ids) else np.zeros_like(body)
     targets = np.stack([body, core_target(labels), s1]).astype(np.uint8)
-    ignore = unlabelled_region(labels, bottom_is_s1)[None] & (labels == 0)
+    ignore = unlabelled_region(labels, not ignore_below)[None] & (labels == 0)
     s1_unknown = 0 if (bottom_is_s1 or s1_label_known or not ids) else ids[-1]
     cumsum = np.concatenate([np.zeros((1,) + img.shape[1:], np.float32), np.cumsum(img, 0)], 0)
     p = np.percentile(img, [0.2, 2.0, 98.0, 99.9])
@@ -119,11 +126,26 @@ def prepare_volume(
     )
 
 
-def prepare_case(case: Case) -> PreparedVolume:
+def prepare_case(case: Case, s1_mask: np.ndarray | None = None) -> PreparedVolume:
+    """A real exam as training volume; ``s1_mask`` (Z, Y, X bool) adds a pseudo-labelled S1
+    below the lowest labelled body (see :mod:`acuity.segment.pseudo`)."""
     import SimpleITK as sitk
 
     image = sitk.GetArrayFromImage(sitk.ReadImage(str(case.image_path)))
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(case.labels_path)))
+    if s1_mask is not None:
+        labels = labels.copy()
+        labels[s1_mask & (labels == 0)] = int(labels.max()) + 1
+        # S1 is the new lowest body; the rest of the sacrum stays unknown (masked out).
+        return prepare_volume(
+            case.case_id,
+            case.sequence_group.value,
+            case.source_group,
+            image,
+            labels,
+            bottom_is_s1=True,
+            ignore_below=True,
+        )
     # vb2/vb3 lowest bodies are L5 (meta), never S1; vb1 exams without named levels whose
     # lowest body is not known to be S1 (DzZ) leave that body's S1 target unknown.
     known = case.bottom_is_s1 or case.levels is not None

@@ -145,3 +145,24 @@ def test_thresholds_change_the_grade() -> None:
     assert default.genant_grade is GenantGrade.MODERATE
     assert strict.genant_grade is GenantGrade.NORMAL
     assert np.isclose(default.height_loss_pct, strict.height_loss_pct)
+
+
+def test_a_merged_body_is_no_reference() -> None:
+    # A segmentation that merges two bodies (and the disc between) into one label must not make
+    # its neighbours look crushed.
+    shapes = [BodyShape(24 + 0.5 * k, 24 + 0.5 * k, 24 + 0.5 * k) for k in range(7)]
+    spine = make_spine(shapes, gap=9.0)
+    arr = sitk.GetArrayFromImage(spine.labels).astype(np.int32)
+    pts = spine.grid.points(dtype=np.float64)
+    between = (arr == 0) & (pts[2] < pts[2][arr == 4].min()) & (pts[2] > pts[2][arr == 5].max())
+    between &= ((pts[1] / 16.0) ** 2 + (pts[0] / 20.0) ** 2) <= 1.0
+    arr[between] = 4
+    arr[arr == 5] = 4
+    arr[arr == 6] = 5
+    arr[arr == 7] = 6
+    grid = Grid.from_image(spine.labels)
+    res = measure_morphometry(arr, grid, [BodySpec(k) for k in range(1, 7)])
+    for k in (1, 2, 3, 5, 6):
+        m = res[k].morphometry
+        assert m is not None and m.genant_grade is GenantGrade.NORMAL, (k, res[k].notes)
+        assert 4 not in res[k].reference_labels
