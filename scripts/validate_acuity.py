@@ -60,8 +60,16 @@ from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
 from acuity.segment.dataset import Case, SequenceGroup, Split, load_case
 
 EDEMA_GROUPS = (SequenceGroup.TIRM, SequenceGroup.WATER)
-CLASSES = [a.value for a in (Acuity.NONE, Acuity.CHRONIC, Acuity.ACUTE,
-                             Acuity.EDEMA_WITHOUT_FRACTURE, Acuity.INDETERMINATE)]
+CLASSES = [
+    a.value
+    for a in (
+        Acuity.NONE,
+        Acuity.CHRONIC,
+        Acuity.ACUTE,
+        Acuity.EDEMA_WITHOUT_FRACTURE,
+        Acuity.INDETERMINATE,
+    )
+]
 GRADE_RANGES = {1: (0.20, 0.25), 2: (0.25, 0.40), 3: (0.40, 0.60)}
 
 
@@ -102,8 +110,9 @@ def plan_lesions(case: Case, names: list[str], rng: np.random.Generator) -> list
         pattern = EdemaPattern(str(rng.choice(["band", "diffuse"], p=[0.6, 0.4])))
         ratio = float(np.round(rng.uniform(1.3, 2.5), 2))
         if kind == "edema":
-            out.append(LesionSpec(eligible[idx], DeformityType.NONE, 0.0, Acuity.ACUTE, pattern,
-                                  ratio))
+            out.append(
+                LesionSpec(eligible[idx], DeformityType.NONE, 0.0, Acuity.ACUTE, pattern, ratio)
+            )
             continue
         deformity = DeformityType(str(rng.choice(["wedge", "biconcave", "crush"])))
         grade = int(rng.integers(1, 4))
@@ -126,8 +135,15 @@ def expected_acuity(fractured: bool, edema: bool) -> str:
     return Acuity.NONE.value
 
 
-def run_study(case: Case, lesions: list[object], seed: int, labels_mode: str, work: Path,
-              model: object | None, scenario: int) -> tuple[list[LevelRow], float]:
+def run_study(
+    case: Case,
+    lesions: list[object],
+    seed: int,
+    labels_mode: str,
+    work: Path,
+    model: object | None,
+    scenario: int,
+) -> tuple[list[LevelRow], float]:
     import SimpleITK as sitk
 
     from acuity.ingest import load_volume, scan_folder
@@ -146,15 +162,21 @@ def run_study(case: Case, lesions: list[object], seed: int, labels_mode: str, wo
         selection = select_series(study, edema_series=study.series[0].series_instance_uid)
     vols = {}
     for role, chosen in selection.chosen().items():
-        series = next(s for s in study.series if s.series_instance_uid == chosen.series_instance_uid)
+        series = next(
+            s for s in study.series if s.series_instance_uid == chosen.series_instance_uid
+        )
         vols[role] = load_volume(chosen, series).image
     any_image = next(iter(vols.values())) if vols else None
     truth_labels = sitk.ReadImage(str(work / LABELS_FILE))
     if labels_mode == "truth":
         labels = truth_labels
         last = max(lv.label for lv in truth.levels)
-        bodies = [BodyInput(lv.label, _level_name(lv.name, lv.label == last and case.bottom_is_s1),
-                            1.0, False) for lv in truth.levels]
+        bodies = [
+            BodyInput(
+                lv.label, _level_name(lv.name, lv.label == last and case.bottom_is_s1), 1.0, False
+            )
+            for lv in truth.levels
+        ]
         match = {lv.label: lv.label for lv in truth.levels}
     else:
         from acuity.segment import segment_image
@@ -164,10 +186,14 @@ def run_study(case: Case, lesions: list[object], seed: int, labels_mode: str, wo
         seg = segment_image(any_image, model=model)  # type: ignore[arg-type]
         labels = seg.label_map
         bodies = list(seg.bodies)  # type: ignore[arg-type]
-        match = match_bodies(sitk.GetArrayFromImage(truth_labels),
-                             sitk.GetArrayFromImage(labels))
-    findings = measure_study(labels, bodies, edema=vols.get("edema"), t1=vols.get("t1"),
-                             no_edema_reason=selection.no_edema_reason)
+        match = match_bodies(sitk.GetArrayFromImage(truth_labels), sitk.GetArrayFromImage(labels))
+    findings = measure_study(
+        labels,
+        bodies,
+        edema=vols.get("edema"),
+        t1=vols.get("t1"),
+        no_edema_reason=selection.no_edema_reason,
+    )
     by_label = {f.label: f for f in findings}
     lesions_by_label = {les.label: les for les in truth.lesions}
     capable = case.sequence_group in EDEMA_GROUPS
@@ -179,28 +205,30 @@ def run_study(case: Case, lesions: list[object], seed: int, labels_mode: str, wo
         f = by_label.get(match.get(lv.label, -1))
         m = f.morphometry if f is not None else None
         e = f.edema if f is not None else None
-        rows.append(LevelRow(
-            case=case.case_id,
-            scenario=scenario,
-            level=lv.name,
-            label=lv.label,
-            edema_capable=capable,
-            touched=les is not None,
-            truth_acuity=expected_acuity(grade >= 1, edema),
-            truth_grade=grade,
-            truth_loss_pct=les.height_loss_pct if les is not None else 0.0,
-            truth_deformity=les.deformity if les is not None else "none",
-            truth_edema=edema,
-            truth_ratio=les.edema.ratio_stir if les is not None and edema else None,
-            pred_acuity=f.acuity.value if f is not None else "missing",
-            pred_grade=int(m.genant_grade) if m is not None else None,
-            pred_loss_pct=m.height_loss_pct if m is not None else None,
-            pred_deformity=m.deformity.value if m is not None else None,
-            edema_fraction=e.fraction if e is not None else None,
-            edema_ratio=e.ratio if e is not None else None,
-            matched=f is not None,
-            reasons=tuple(f.reasons) if f is not None else (),
-        ))
+        rows.append(
+            LevelRow(
+                case=case.case_id,
+                scenario=scenario,
+                level=lv.name,
+                label=lv.label,
+                edema_capable=capable,
+                touched=les is not None,
+                truth_acuity=expected_acuity(grade >= 1, edema),
+                truth_grade=grade,
+                truth_loss_pct=les.height_loss_pct if les is not None else 0.0,
+                truth_deformity=les.deformity if les is not None else "none",
+                truth_edema=edema,
+                truth_ratio=les.edema.ratio_stir if les is not None and edema else None,
+                pred_acuity=f.acuity.value if f is not None else "missing",
+                pred_grade=int(m.genant_grade) if m is not None else None,
+                pred_loss_pct=m.height_loss_pct if m is not None else None,
+                pred_deformity=m.deformity.value if m is not None else None,
+                edema_fraction=e.fraction if e is not None else None,
+                edema_ratio=e.ratio if e is not None else None,
+                matched=f is not None,
+                reasons=tuple(f.reasons) if f is not None else (),
+            )
+        )
     return rows, time.perf_counter() - t0
 
 
@@ -244,8 +272,9 @@ def cohen_kappa(a: list[int], b: list[int], weighted: bool = False) -> float:
         obs[idx[x], idx[y]] += 1
     n = obs.sum()
     exp = np.outer(obs.sum(1), obs.sum(0)) / n
-    w = np.array([[abs(i - j) / (k - 1) if weighted else float(i != j) for j in range(k)]
-                  for i in range(k)])
+    w = np.array(
+        [[abs(i - j) / (k - 1) if weighted else float(i != j) for j in range(k)] for i in range(k)]
+    )
     den = (w * exp).sum()
     return float(1.0 - (w * obs).sum() / den) if den > 0 else 1.0
 
@@ -261,8 +290,10 @@ def auc(pos: list[float], neg: list[float]) -> float:
 def report(rows: list[LevelRow]) -> str:
     lines = []
     cap = [r for r in rows if r.edema_capable]
-    lines.append(f"## Acuity (edema-capable exams: {len({r.case for r in cap})} exams, "
-                 f"{len({(r.case, r.scenario) for r in cap})} studies, {len(cap)} levels)")
+    lines.append(
+        f"## Acuity (edema-capable exams: {len({r.case for r in cap})} exams, "
+        f"{len({(r.case, r.scenario) for r in cap})} studies, {len(cap)} levels)"
+    )
     lines.append("")
     cols = CLASSES + ["missing"]
     lines.append("| truth \\ predicted | " + " | ".join(cols) + " | recall |")
@@ -274,38 +305,52 @@ def report(rows: list[LevelRow]) -> str:
         lines.append(f"| {c} | " + " | ".join(str(cnt[p]) for p in cols) + f" | {rec:.3f} |")
     acc = np.mean([r.pred_acuity == r.truth_acuity for r in cap]) if cap else float("nan")
     lines.append("")
-    lines.append(f"- accuracy (all levels): **{acc:.3f}** ({sum(r.pred_acuity == r.truth_acuity for r in cap)}/{len(cap)})")
+    lines.append(
+        f"- accuracy (all levels): **{acc:.3f}** ({sum(r.pred_acuity == r.truth_acuity for r in cap)}/{len(cap)})"
+    )
     for c in (Acuity.ACUTE.value, Acuity.CHRONIC.value, Acuity.NONE.value):
         sub = [r for r in cap if r.truth_acuity == c]
         if sub:
-            lines.append(f"- {c}: {np.mean([r.pred_acuity == c for r in sub]):.3f} "
-                         f"({sum(r.pred_acuity == c for r in sub)}/{len(sub)})")
+            lines.append(
+                f"- {c}: {np.mean([r.pred_acuity == c for r in sub]):.3f} "
+                f"({sum(r.pred_acuity == c for r in sub)}/{len(sub)})"
+            )
     pos = [r.edema_fraction for r in cap if r.truth_edema and r.edema_fraction is not None]
     neg = [r.edema_fraction for r in cap if not r.truth_edema and r.edema_fraction is not None]
-    lines.append(f"- AUC of the edema score (edematous fraction of the body core), levels with vs "
-                 f"without simulated edema: **{auc(pos, neg):.3f}** ({len(pos)} vs {len(neg)})")
+    lines.append(
+        f"- AUC of the edema score (edematous fraction of the body core), levels with vs "
+        f"without simulated edema: **{auc(pos, neg):.3f}** ({len(pos)} vs {len(neg)})"
+    )
     pos_r = [r.edema_ratio for r in cap if r.truth_edema and r.edema_ratio is not None]
     neg_r = [r.edema_ratio for r in cap if not r.truth_edema and r.edema_ratio is not None]
     lines.append(f"- AUC of the body's median signal ratio: **{auc(pos_r, neg_r):.3f}**")
     tl = [r for r in cap if r.level != "S1"]
-    lines.append(f"- accuracy without S1 (not graded; see docs/methods.md): "
-                 f"{np.mean([r.pred_acuity == r.truth_acuity for r in tl]):.3f} "
-                 f"({sum(r.pred_acuity == r.truth_acuity for r in tl)}/{len(tl)})")
+    lines.append(
+        f"- accuracy without S1 (not graded; see docs/methods.md): "
+        f"{np.mean([r.pred_acuity == r.truth_acuity for r in tl]):.3f} "
+        f"({sum(r.pred_acuity == r.truth_acuity for r in tl)}/{len(tl)})"
+    )
     untouched = [r for r in cap if not r.touched]
     fp = [r for r in untouched if r.pred_acuity not in (Acuity.NONE.value,)]
     fa = [r for r in untouched if r.pred_acuity == Acuity.ACUTE.value]
-    lines.append(f"- untouched real levels: {len(fp)}/{len(untouched)} not `none` "
-                 f"({100 * len(fp) / max(1, len(untouched)):.1f}%): "
-                 + (", ".join(f"{r.case}/{r.level} {r.pred_acuity}" for r in _unique(fp)) or "-")
-                 + f"; false `acute`: **{len(fa)}**")
+    lines.append(
+        f"- untouched real levels: {len(fp)}/{len(untouched)} not `none` "
+        f"({100 * len(fp) / max(1, len(untouched)):.1f}%): "
+        + (", ".join(f"{r.case}/{r.level} {r.pred_acuity}" for r in _unique(fp)) or "-")
+        + f"; false `acute`: **{len(fa)}**"
+    )
     lines.append("")
-    lines.append(f"## Morphometry (all exams: {len({r.case for r in rows})} exams, {len(rows)} levels)")
+    lines.append(
+        f"## Morphometry (all exams: {len({r.case for r in rows})} exams, {len(rows)} levels)"
+    )
     lines.append("")
     graded = [r for r in rows if r.pred_grade is not None]
     tg = [r.truth_grade for r in graded]
     pg = [int(r.pred_grade) for r in graded if r.pred_grade is not None]
-    lines.append(f"- Genant grade agreement: kappa **{cohen_kappa(tg, pg):.3f}**, linearly weighted "
-                 f"**{cohen_kappa(tg, pg, weighted=True):.3f}** ({len(graded)} levels)")
+    lines.append(
+        f"- Genant grade agreement: kappa **{cohen_kappa(tg, pg):.3f}**, linearly weighted "
+        f"**{cohen_kappa(tg, pg, weighted=True):.3f}** ({len(graded)} levels)"
+    )
     lines.append("")
     lines.append("| truth grade \\ predicted | 0 | 1 | 2 | 3 |")
     lines.append("|---|---|---|---|---|")
@@ -316,12 +361,16 @@ def report(rows: list[LevelRow]) -> str:
     err = np.array([float(r.pred_loss_pct) - r.truth_loss_pct for r in frac])  # type: ignore[arg-type]
     if err.size:
         lines.append("")
-        lines.append(f"- height-loss error on fractured levels (pp): mean {err.mean():+.1f}, "
-                     f"mean absolute {np.abs(err).mean():.1f}, 90th percentile of |error| "
-                     f"{np.percentile(np.abs(err), 90):.1f} ({err.size} levels)")
+        lines.append(
+            f"- height-loss error on fractured levels (pp): mean {err.mean():+.1f}, "
+            f"mean absolute {np.abs(err).mean():.1f}, 90th percentile of |error| "
+            f"{np.percentile(np.abs(err), 90):.1f} ({err.size} levels)"
+        )
         dt = [r for r in frac if r.pred_grade and r.pred_grade >= 1]
-        lines.append(f"- deformity type agreement on fractured levels graded >= 1: "
-                     f"{np.mean([r.pred_deformity == r.truth_deformity for r in dt]):.3f} ({len(dt)})")
+        lines.append(
+            f"- deformity type agreement on fractured levels graded >= 1: "
+            f"{np.mean([r.pred_deformity == r.truth_deformity for r in dt]):.3f} ({len(dt)})"
+        )
     t12 = [r for r in rows if not r.edema_capable]
     if t12:
         ok = sum(r.pred_acuity == Acuity.INDETERMINATE.value for r in t12)
@@ -342,23 +391,30 @@ def _unique(rows: list[LevelRow]) -> list[LevelRow]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--labels", choices=["truth", "model"], default="truth")
     p.add_argument("--model", default=None, help="segmentation model file (--labels model)")
     p.add_argument("--split", type=Path, default=ROOT / "models" / "vertebrae_split.json")
-    p.add_argument("--cases", default="validation",
-                   help="'validation' (default), 'train', or a comma list of case ids")
+    p.add_argument(
+        "--cases",
+        default="validation",
+        help="'validation' (default), 'train', or a comma list of case ids",
+    )
     p.add_argument("--scenarios", type=int, default=6, help="studies per exam (first: no lesion)")
     p.add_argument("--seed", type=int, default=20240)
     p.add_argument("--json", type=Path, default=None, help="also write every level row here")
     p.add_argument("--only", default=None, help="run only these scenario numbers (comma list)")
-    p.add_argument("--show-wrong", action="store_true",
-                   help="print the reasons of every misclassified level")
+    p.add_argument(
+        "--show-wrong", action="store_true", help="print the reasons of every misclassified level"
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     data = shared_data_dir()
     if data is None:
         print("real data not found: set ACUITY_DATA", file=sys.stderr)
@@ -385,8 +441,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for ci, cid in enumerate(ids):
             case = load_case(data / "vertebrae" / cid)
-            names = list(json.loads((case.path / "meta.json").read_text()).get(
-                "levels_top_to_bottom") or [f"V{i}" for i in range(1, case.n_bodies + 1)])
+            names = list(
+                json.loads((case.path / "meta.json").read_text()).get("levels_top_to_bottom")
+                or [f"V{i}" for i in range(1, case.n_bodies + 1)]
+            )
             only = {int(x) for x in args.only.split(",")} if args.only else None
             for sc in range(args.scenarios):
                 if only is not None and sc not in only:
@@ -394,25 +452,39 @@ def main(argv: list[str] | None = None) -> int:
                 rng = np.random.default_rng([args.seed, zlib.crc32(cid.encode()), sc])
                 lesions = [] if sc == 0 else plan_lesions(case, names, rng)
                 work = work_root / f"{cid}_{sc}"
-                got, secs = run_study(case, lesions, args.seed + 97 * ci + sc, args.labels, work,
-                                      model, sc)
+                got, secs = run_study(
+                    case, lesions, args.seed + 97 * ci + sc, args.labels, work, model, sc
+                )
                 shutil.rmtree(work, ignore_errors=True)
                 rows.extend(got)
-                desc = ", ".join(f"{les.level}:{les.deformity.value}:{les.height_loss:.2f}:"  # type: ignore[attr-defined]
-                                 f"{les.acuity.value}" for les in lesions) or "no lesion"  # type: ignore[attr-defined]
-                wrong = [f"{r.level} {r.truth_acuity}->{r.pred_acuity}" for r in got
-                         if r.edema_capable and r.pred_acuity != r.truth_acuity]
-                print(f"{cid} #{sc} ({secs:.0f} s) {desc}" + (f"  WRONG: {wrong}" if wrong else ""),
-                      file=sys.stderr)
+                desc = (
+                    ", ".join(
+                        f"{les.level}:{les.deformity.value}:{les.height_loss:.2f}:"  # type: ignore[attr-defined]
+                        f"{les.acuity.value}"
+                        for les in lesions
+                    )
+                    or "no lesion"
+                )  # type: ignore[attr-defined]
+                wrong = [
+                    f"{r.level} {r.truth_acuity}->{r.pred_acuity}"
+                    for r in got
+                    if r.edema_capable and r.pred_acuity != r.truth_acuity
+                ]
+                print(
+                    f"{cid} #{sc} ({secs:.0f} s) {desc}" + (f"  WRONG: {wrong}" if wrong else ""),
+                    file=sys.stderr,
+                )
                 if args.show_wrong:
                     for r in got:
                         if r.edema_capable and r.pred_acuity != r.truth_acuity:
                             print(f"    {r.level}: " + "\n      ".join(r.reasons), file=sys.stderr)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
-    print(f"# Acuity validation: --labels {args.labels}, cases {args.cases} ({len(ids)}), "
-          f"{args.scenarios} scenarios each, seed {args.seed} "
-          f"({time.perf_counter() - started:.0f} s)\n")
+    print(
+        f"# Acuity validation: --labels {args.labels}, cases {args.cases} ({len(ids)}), "
+        f"{args.scenarios} scenarios each, seed {args.seed} "
+        f"({time.perf_counter() - started:.0f} s)\n"
+    )
     print(report(rows))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

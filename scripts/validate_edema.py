@@ -90,9 +90,15 @@ def load_case(folder: Path) -> tuple[object, np.ndarray, dict[str, np.ndarray]]:
     return stir, normal, raters
 
 
-def roi_for(protocol: str, rater: str, stir_arr: np.ndarray, normal: np.ndarray,
-            raters: dict[str, np.ndarray], margin: float,
-            spacing: tuple[float, float, float]) -> np.ndarray:
+def roi_for(
+    protocol: str,
+    rater: str,
+    stir_arr: np.ndarray,
+    normal: np.ndarray,
+    raters: dict[str, np.ndarray],
+    margin: float,
+    spacing: tuple[float, float, float],
+) -> np.ndarray:
     union = np.zeros_like(normal)
     for m in raters.values():
         union |= m
@@ -145,30 +151,38 @@ def evaluate(data: Path, protocols: list[str], margin: float) -> list[dict[str, 
                 got = edema_mask(stir, roi_img, normal_img, t_once)
                 pred = sitk.GetArrayFromImage(got.mask) > 0
                 scores[r] = dice(pred, raters[r])
-            rows.append({
-                "case": folder.name,
-                "roi": protocol,
-                **{f"dice_{r}": round(v, 3) for r, v in scores.items()},
-                "dice_mean": round(float(np.mean(list(scores.values()))), 3),
-                "inter_rater": round(float(np.mean(inter)), 3),
-                "intra_rater": round(float(np.mean(intra)), 3),
-                "threshold": round(got.threshold, 3),
-            })
+            rows.append(
+                {
+                    "case": folder.name,
+                    "roi": protocol,
+                    **{f"dice_{r}": round(v, 3) for r, v in scores.items()},
+                    "dice_mean": round(float(np.mean(list(scores.values()))), 3),
+                    "inter_rater": round(float(np.mean(inter)), 3),
+                    "intra_rater": round(float(np.mean(intra)), 3),
+                    "threshold": round(got.threshold, 3),
+                }
+            )
     return rows
 
 
 def table(rows: list[dict[str, object]], protocol: str) -> str:
     sub = [r for r in rows if r["roi"] == protocol]
-    lines = [f"### ROI `{protocol}`", "",
-             ("| case | Dice R11 | Dice R12 | Dice R21 | Dice R22 | mean | inter-rater | "
-              "intra-rater | reaches inter-rater | threshold |"),
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### ROI `{protocol}`",
+        "",
+        (
+            "| case | Dice R11 | Dice R12 | Dice R21 | Dice R22 | mean | inter-rater | "
+            "intra-rater | reaches inter-rater | threshold |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in sub:
         ok = float(r["dice_mean"]) >= float(r["inter_rater"])  # type: ignore[arg-type]
         lines.append(
             f"| {r['case']} | {r['dice_R11']:.3f} | {r['dice_R12']:.3f} | {r['dice_R21']:.3f} | "
             f"{r['dice_R22']:.3f} | {r['dice_mean']:.3f} | {r['inter_rater']:.3f} | "
-            f"{r['intra_rater']:.3f} | {'yes' if ok else 'no'} | {r['threshold']:.2f} |")
+            f"{r['intra_rater']:.3f} | {'yes' if ok else 'no'} | {r['threshold']:.2f} |"
+        )
     if sub:
         dm = np.mean([float(r["dice_mean"]) for r in sub])  # type: ignore[arg-type]
         im = np.mean([float(r["inter_rater"]) for r in sub])  # type: ignore[arg-type]
@@ -178,8 +192,9 @@ def table(rows: list[dict[str, object]], protocol: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--roi", choices=[*PROTOCOLS, "all"], default="all")
     p.add_argument("--margin", type=float, default=5.0, help="mm, for the near / other ROIs")
     p.add_argument("--json", type=Path, default=None)

@@ -58,7 +58,9 @@ def decide_acuity(
         return Acuity.INDETERMINATE, (f"edema not assessable: {why}", *reasons)
     if edema.score is None or edema.present is None:
         return Acuity.INDETERMINATE, (
-            f"edema not assessable: {edema.problem or 'not scored'}", *reasons)
+            f"edema not assessable: {edema.problem or 'not scored'}",
+            *reasons,
+        )
     reasons.extend(edema.notes)
     has_edema = edema.present
     if is_s1:

@@ -188,7 +188,8 @@ def fit_marrow(
         y = np.array([logs[k] for k in keep])
         slope, icpt = _robust_line(x, y)
         new = sorted(
-            k for k in medians
+            k
+            for k in medians
             if abs(np.exp(logs[k] - (icpt + slope * orders[k])) - 1.0) <= t.reference_outlier
         )
         if new == keep or len(new) < t.min_reference_bodies:
@@ -217,8 +218,12 @@ class _Reference:
 
 
 def _hot(
-    values: np.ndarray, core: np.ndarray, threshold: float, t: EdemaThresholds,
-    sp: tuple[float, float, float], vox: float,
+    values: np.ndarray,
+    core: np.ndarray,
+    threshold: float,
+    t: EdemaThresholds,
+    sp: tuple[float, float, float],
+    vox: float,
 ) -> np.ndarray:
     """Edematous voxels of one body: ratio smoothed within the core, thresholded, clustered."""
     smooth = smooth_within(values, core, t.smoothing_mm, sp)
@@ -264,7 +269,8 @@ def build_reference(
                 fences.append(reference_threshold(v, t)[1])
         thr = max(t.voxel_ratio, float(np.median(fences))) if fences else t.voxel_ratio
         hot = [
-            k for k in fit.labels
+            k
+            for k in fit.labels
             if _hot(arr / fit.at(orders[k]), cores[k], thr, t, sp, vox).sum()
             >= t.min_fraction * cores[k].sum()
         ]
@@ -293,7 +299,9 @@ def score_bodies(
     t = thresholds or EdemaThresholds()
     check_3d(edema, "edema")
     check_3d(labels, "labels")
-    img = n4_corrected(edema, t.n4_resolution_mm) if t.bias_correction == "n4" else as_float32(edema)
+    img = (
+        n4_corrected(edema, t.n4_resolution_mm) if t.bias_correction == "n4" else as_float32(edema)
+    )
     arr = sitk.GetArrayFromImage(img).astype(np.float32)
     lab_e = sitk.GetArrayFromImage(labels_on(labels, edema)).astype(np.int32)
     sp = spacing_zyx(edema)
@@ -326,7 +334,8 @@ def score_bodies(
         if r.label not in problems and cores[r.label].any()
     }
     candidates = {
-        k: v for k, v in medians.items()
+        k: v
+        for k, v in medians.items()
         if v > 0 and next(r for r in roles if r.label == k).reference_candidate
     }
     out: dict[int, BodyEdema] = {}
@@ -412,8 +421,11 @@ def _score_one(
     notes = [
         f"edema: {100 * fraction:.0f}% of the body core at >= {ref.threshold:.2f}x normal marrow "
         f"(min {100 * t.min_fraction:.0f}%)"
-        + (f", edematous voxels' median ratio {lesion_ratio:.2f} (min {t.min_lesion_ratio:.2f})"
-           if lesion_ratio is not None else "")
+        + (
+            f", edematous voxels' median ratio {lesion_ratio:.2f} (min {t.min_lesion_ratio:.2f})"
+            if lesion_ratio is not None
+            else ""
+        )
         + f"; body median ratio {body_ratio:.2f} (min {t.min_body_ratio:.2f})",
         ref.note,
     ]
@@ -424,7 +436,8 @@ def _score_one(
             corr = t1_ratio <= t.t1_hypointense_ratio
             notes.append(
                 f"T1 ratio {t1_ratio:.2f} ({'<=' if corr else '>'} {t.t1_hypointense_ratio:.2f}: "
-                + ("hypointense, corroborates edema" if corr else "not hypointense") + ")"
+                + ("hypointense, corroborates edema" if corr else "not hypointense")
+                + ")"
             )
     score = EdemaScore(
         ratio=round(body_ratio, 4),
@@ -432,8 +445,13 @@ def _score_one(
         pattern=pattern,
         t1_ratio=round(t1_ratio, 4) if t1_ratio is not None else None,
     )
-    return BodyEdema(r.label, score, bool(present),
-                     round(lesion_ratio, 4) if lesion_ratio is not None else None, tuple(notes))
+    return BodyEdema(
+        r.label,
+        score,
+        bool(present),
+        round(lesion_ratio, 4) if lesion_ratio is not None else None,
+        tuple(notes),
+    )
 
 
 def _t1_ratio(

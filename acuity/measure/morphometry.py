@@ -167,6 +167,7 @@ def _screen(shapes: list[BodyShape], t: MorphometryThresholds) -> tuple[set[int]
     usable = [s for s in shapes if s.usable_reference]
     if not usable:
         return set(), "no complete body to use as a reference"
+
     def wedge(s: BodyShape) -> float:
         return s.wedge_ratio / _prior(s, t)
 
@@ -229,8 +230,7 @@ def measure_morphometry(
     by_order = {s.order: s for s in shapes}
     ref_shapes = [s for s in shapes if s.label in refs]
     med_ra = (
-        float(np.median([s.wedge_ratio / _prior(s, t) for s in ref_shapes])) if ref_shapes
-        else None
+        float(np.median([s.wedge_ratio / _prior(s, t) for s in ref_shapes])) if ref_shapes else None
     )
     med_rm = float(np.median([s.concavity_ratio for s in ref_shapes])) if ref_shapes else None
     trend = (
@@ -250,8 +250,9 @@ def measure_morphometry(
                 b.label, None, {}, (), ("not measured: the body is cut by the field of view",)
             )
             continue
-        out[b.label] = _grade_body(got, by_order, refs, med_ra, med_rm, trend, t, labels, grid,
-                                   study_note)
+        out[b.label] = _grade_body(
+            got, by_order, refs, med_ra, med_rm, trend, t, labels, grid, study_note
+        )
     return out
 
 
@@ -286,8 +287,10 @@ def _grade_body(
     else:
         ra, rm = FALLBACK_RATIOS
         hm_ref = None
-        notes.append("reference: no usable body in the study; population shape ratios used and "
-                     "crush (whole-body) loss not assessed")
+        notes.append(
+            "reference: no usable body in the study; population shape ratios used and "
+            "crush (whole-body) loss not assessed"
+        )
     losses = {
         DeformityType.WEDGE.value: 1.0 - s.wedge_ratio / ra,
         DeformityType.BICONCAVE.value: 1.0 - s.concavity_ratio / rm,
@@ -318,8 +321,10 @@ def _grade_body(
     else:
         wall = PosteriorWall.INTACT
     if disp is not None:
-        notes.append(f"posterior wall bulges {disp:+.1f} mm behind the line of its corners "
-                     f"(tolerance {t.posterior_wall_tolerance_mm:.1f} mm)")
+        notes.append(
+            f"posterior wall bulges {disp:+.1f} mm behind the line of its corners "
+            f"(tolerance {t.posterior_wall_tolerance_mm:.1f} mm)"
+        )
     morph = Morphometry(
         anterior_mm=round(h.anterior, 2),
         middle_mm=round(h.middle, 2),
@@ -333,8 +338,13 @@ def _grade_body(
         posterior_wall=wall,
         posterior_displacement_mm=round(disp, 2) if disp is not None else None,
     )
-    return MorphometryResult(s.label, morph, {k: round(v, 4) for k, v in losses.items()},
-                             tuple(n.label for n in nbs), tuple(notes))
+    return MorphometryResult(
+        s.label,
+        morph,
+        {k: round(v, 4) for k, v in losses.items()},
+        tuple(n.label for n in nbs),
+        tuple(notes),
+    )
 
 
 def _prior(s: BodyShape, t: MorphometryThresholds) -> float:
@@ -355,4 +365,3 @@ def _wedge_prior(s: BodyShape, n: BodyShape, t: MorphometryThresholds) -> float:
 
 def _name(s: BodyShape) -> str:
     return s.level.value if s.level is not None else f"#{s.label}"
-

@@ -139,16 +139,18 @@ def measure_study(
             no_edema_reason=no_edema_reason,
             thresholds=t,
         )
-        findings.append(LevelFinding(
-            label=b.label,
-            level=b.level,
-            level_confidence=b.level_confidence,
-            partial=b.partial,
-            morphometry=mr.morphometry if mr is not None else None,
-            edema=ed.score if ed is not None else None,
-            acuity=acuity,
-            reasons=reasons,
-        ))
+        findings.append(
+            LevelFinding(
+                label=b.label,
+                level=b.level,
+                level_confidence=b.level_confidence,
+                partial=b.partial,
+                morphometry=mr.morphometry if mr is not None else None,
+                edema=ed.score if ed is not None else None,
+                acuity=acuity,
+                reasons=reasons,
+            )
+        )
     logger.info("measured %d bodies in %.1f s", len(findings), time.perf_counter() - started)
     return findings
 

@@ -29,7 +29,13 @@ FORMAT_VERSION = 1
 #: Median Ha/Hp of untouched bodies by level in the 33 training exams of the real data (12-29
 #: bodies a level); physiological wedging rises from the thoracolumbar junction to L5.
 DEFAULT_WEDGE_RATIOS = {
-    "T11": 0.93, "T12": 0.98, "L1": 0.99, "L2": 1.03, "L3": 1.06, "L4": 1.10, "L5": 1.22,
+    "T11": 0.93,
+    "T12": 0.98,
+    "L1": 0.99,
+    "L2": 1.03,
+    "L3": 1.06,
+    "L4": 1.10,
+    "L5": 1.22,
 }
 
 
@@ -55,9 +61,7 @@ def _check_section(obj: object, section: str) -> None:
         if not math.isfinite(float(value)):
             raise ConfigError(f"{section}.{f.name} is {value!r}; it must be a finite number")
         if lo is not None and value < lo or hi is not None and value > hi:
-            raise ConfigError(
-                f"{section}.{f.name} is {value!r}; it must lie within {lo}..{hi}"
-            )
+            raise ConfigError(f"{section}.{f.name} is {value!r}; it must lie within {lo}..{hi}")
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,10 @@ class MorphometryThresholds:
                 name = VertebraLevel.parse(str(key)).value
             except ValueError as exc:
                 raise ConfigError(f"morphometry.wedge_ratio_by_level: {exc}") from None
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                0.5 <= float(value) <= 1.6
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (0.5 <= float(value) <= 1.6)
             ):
                 raise ConfigError(
                     f"morphometry.wedge_ratio_by_level.{key} is {value!r}; it must be a number "
@@ -187,16 +193,20 @@ class Thresholds:
     @classmethod
     def from_mapping(cls, data: Any, source: str = "<mapping>") -> Thresholds:
         if not isinstance(data, Mapping):
-            raise ConfigError(f"{source}: the file must be a mapping with keys version, "
-                              "morphometry, edema")
+            raise ConfigError(
+                f"{source}: the file must be a mapping with keys version, morphometry, edema"
+            )
         version = data.get("version")
         if version != FORMAT_VERSION:
-            raise ConfigError(f"{source}: version is {version!r}; this acuity reads version "
-                              f"{FORMAT_VERSION}")
+            raise ConfigError(
+                f"{source}: version is {version!r}; this acuity reads version {FORMAT_VERSION}"
+            )
         unknown = set(data) - {"version", "morphometry", "edema"}
         if unknown:
-            raise ConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}; allowed: "
-                              "version, morphometry, edema")
+            raise ConfigError(
+                f"{source}: unknown top-level key(s) {sorted(unknown)}; allowed: "
+                "version, morphometry, edema"
+            )
         try:
             morph = _section(MorphometryThresholds, data.get("morphometry", {}), "morphometry")
             edema = _section(EdemaThresholds, data.get("edema", {}), "edema")

@@ -119,8 +119,9 @@ def with_image(spine: Spine, array: np.ndarray) -> sitk.Image:
     return spine.grid.to_image(array.astype(np.float32))
 
 
-def add_band(spine: Spine, array: np.ndarray, label: int, ratio: float,
-             fraction: float = 0.4) -> np.ndarray:
+def add_band(
+    spine: Spine, array: np.ndarray, label: int, ratio: float, fraction: float = 0.4
+) -> np.ndarray:
     """Brighten the top ``fraction`` of body ``label`` (a band under the superior endplate)."""
     pts = spine.grid.points(dtype=np.float64)
     m = spine.masks[label]

@@ -33,19 +33,32 @@ LEVELS = ["T11", "T12", "L1", "L2", "L3", "L4", "L5"]
 def study() -> tuple[list[object], dict[str, int]]:
     """Seven bodies: L1 acute (wedge + band edema), L3 chronic (crush), L4 edema without
     fracture (diffuse), T11 partial, the others normal."""
-    shapes = [BodyShape(24, 24, 24), BodyShape(24.5, 24.5, 24.5), BodyShape(17, 21, 25),
-              BodyShape(25.5, 25.5, 25.5), BodyShape(16, 16, 16), BodyShape(26.5, 26.5, 26.5),
-              BodyShape(27, 27, 27)]
+    shapes = [
+        BodyShape(24, 24, 24),
+        BodyShape(24.5, 24.5, 24.5),
+        BodyShape(17, 21, 25),
+        BodyShape(25.5, 25.5, 25.5),
+        BodyShape(16, 16, 16),
+        BodyShape(26.5, 26.5, 26.5),
+        BodyShape(27, 27, 27),
+    ]
     spine = make_spine(shapes, noise=5.0, seed=11)
     arr = sitk.GetArrayFromImage(spine.image)
     stir = add_band(spine, arr, 3, ratio=1.9)
     stir = add_diffuse(stir, spine.masks[6], ratio=1.7)
     t1 = add_band(spine, arr, 3, ratio=0.6)
     t1 = add_diffuse(t1, spine.masks[6], ratio=0.7)
-    bodies = [BodyInput(k, VertebraLevel(n), 0.9, partial=(n == "T11"))
-              for k, n in enumerate(LEVELS, start=1)]
-    findings = measure_study(spine.labels, bodies, with_image(spine, stir),
-                             t1=with_image(spine, t1), morphology=spine.image)
+    bodies = [
+        BodyInput(k, VertebraLevel(n), 0.9, partial=(n == "T11"))
+        for k, n in enumerate(LEVELS, start=1)
+    ]
+    findings = measure_study(
+        spine.labels,
+        bodies,
+        with_image(spine, stir),
+        t1=with_image(spine, t1),
+        morphology=spine.image,
+    )
     return findings, {n: k for k, n in enumerate(LEVELS)}  # type: ignore[return-value]
 
 
@@ -80,8 +93,7 @@ def test_body_outside_the_edema_field_of_view_is_indeterminate() -> None:
     # The edema series covers the upper part only: the lowest body falls outside.
     size = list(spine.image.GetSize())
     z = spine.masks[5].nonzero()[1].min()
-    crop = sitk.RegionOfInterest(with_image(spine, arr), [size[0], int(z) + 3, size[2]],
-                                 [0, 0, 0])
+    crop = sitk.RegionOfInterest(with_image(spine, arr), [size[0], int(z) + 3, size[2]], [0, 0, 0])
     findings = measure_study(spine.labels, [(k, None, 0.0, False) for k in range(1, 6)], crop)
     assert findings[4].acuity is Acuity.INDETERMINATE
     assert "field of view" in findings[4].reasons[0]

@@ -59,8 +59,7 @@ def test_reference_survives_several_lesions_and_a_bias_field() -> None:
     zn = (z - z.min()) / (z.max() - z.min())
     yn = (y - y.min()) / (y.max() - y.min())
     shaded = arr * (1.0 - 0.45 * zn) * (1.0 - 0.2 * yn)
-    got = score_bodies(with_image(spine, shaded), spine.labels,
-                       _roles(9, fractured=(3, 4)))
+    got = score_bodies(with_image(spine, shaded), spine.labels, _roles(9, fractured=(3, 4)))
     assert {k for k, v in got.items() if v.present} == {3, 4, 7}
     for k in (1, 2, 5, 6, 8, 9):
         s = got[k].score
@@ -118,8 +117,12 @@ def test_edema_mask_research_api() -> None:
 
 def test_acuity_needs_an_edema_series() -> None:
     spine = make_spine(NORMAL[:5], seed=6)
-    findings = measure_study(spine.labels, [(k, None, 0.0, False) for k in range(1, 6)], None,
-                             no_edema_reason="no sagittal STIR")
+    findings = measure_study(
+        spine.labels,
+        [(k, None, 0.0, False) for k in range(1, 6)],
+        None,
+        no_edema_reason="no sagittal STIR",
+    )
     assert all(f.acuity is Acuity.INDETERMINATE for f in findings)
     assert all("no sagittal STIR" in f.reasons[0] for f in findings)
     assert all(f.morphometry is not None for f in findings)

@@ -49,8 +49,9 @@ def test_known_heights_within_1mm_and_grades() -> None:
         assert abs(m.posterior_mm - sh.posterior) <= 1.0, (k, m)
         assert abs(m.width_mm - 32.0) <= 1.0
     normal = [res[k].morphometry for k in (1, 2, 4, 7)]  # type: ignore[attr-defined]
-    assert all(m.genant_grade is GenantGrade.NORMAL and m.deformity is DeformityType.NONE
-               for m in normal)
+    assert all(
+        m.genant_grade is GenantGrade.NORMAL and m.deformity is DeformityType.NONE for m in normal
+    )
     wedge = res[3].morphometry  # type: ignore[attr-defined]
     assert wedge.deformity is DeformityType.WEDGE and wedge.genant_grade is GenantGrade.MODERATE
     assert abs(wedge.height_loss_pct - 100 * (1 - 17.0 / 25.5)) <= 3.0
@@ -63,8 +64,13 @@ def test_known_heights_within_1mm_and_grades() -> None:
 
 
 def test_vertebra_plana() -> None:
-    shapes = [BodyShape(25, 25, 25), BodyShape(26, 26, 26), BodyShape(6.5, 6.5, 6.5),
-              BodyShape(27, 27, 27), BodyShape(27.5, 27.5, 27.5)]
+    shapes = [
+        BodyShape(25, 25, 25),
+        BodyShape(26, 26, 26),
+        BodyShape(6.5, 6.5, 6.5),
+        BodyShape(27, 27, 27),
+        BodyShape(27.5, 27.5, 27.5),
+    ]
     res = _measure(make_spine(shapes).labels, len(shapes))
     m = res[3].morphometry  # type: ignore[attr-defined]
     assert m.vertebra_plana and m.genant_grade is GenantGrade.SEVERE
@@ -73,10 +79,15 @@ def test_vertebra_plana() -> None:
 
 
 def test_retropulsion_vs_intact() -> None:
-    shapes = [BodyShape(25, 25, 25), BodyShape(26, 26, 26),
-              BodyShape(18, 22, 26.5, bulge_mm=6.0),  # fractured, wall bulges 6 mm
-              BodyShape(27, 27, 27), BodyShape(19, 23, 27.5),  # fractured, intact wall
-              BodyShape(28, 28, 28), BodyShape(28.5, 28.5, 28.5, bulge_mm=6.0)]  # not fractured
+    shapes = [
+        BodyShape(25, 25, 25),
+        BodyShape(26, 26, 26),
+        BodyShape(18, 22, 26.5, bulge_mm=6.0),  # fractured, wall bulges 6 mm
+        BodyShape(27, 27, 27),
+        BodyShape(19, 23, 27.5),  # fractured, intact wall
+        BodyShape(28, 28, 28),
+        BodyShape(28.5, 28.5, 28.5, bulge_mm=6.0),
+    ]  # not fractured
     res = _measure(make_spine(shapes).labels, len(shapes))
     retro = res[3].morphometry  # type: ignore[attr-defined]
     assert retro.posterior_wall is PosteriorWall.RETROPULSED
@@ -93,9 +104,16 @@ def test_retropulsion_vs_intact() -> None:
 
 def test_several_fractured_levels_do_not_spoil_the_reference() -> None:
     # Three fractured bodies, two of them adjacent: each is still graded against normal ones.
-    shapes = [BodyShape(24, 24, 24), BodyShape(17, 21, 24.5), BodyShape(14, 14, 14),
-              BodyShape(25.5, 25.5, 25.5), BodyShape(26, 26, 26),
-              BodyShape(18.5, 22.5, 26.5), BodyShape(27, 27, 27), BodyShape(27.5, 27.5, 27.5)]
+    shapes = [
+        BodyShape(24, 24, 24),
+        BodyShape(17, 21, 24.5),
+        BodyShape(14, 14, 14),
+        BodyShape(25.5, 25.5, 25.5),
+        BodyShape(26, 26, 26),
+        BodyShape(18.5, 22.5, 26.5),
+        BodyShape(27, 27, 27),
+        BodyShape(27.5, 27.5, 27.5),
+    ]
     res = _measure(make_spine(shapes).labels, len(shapes))
     grades = {k: int(res[k].morphometry.genant_grade) for k in res}  # type: ignore[attr-defined]
     assert grades == {1: 0, 2: 2, 3: 3, 4: 0, 5: 0, 6: 2, 7: 0, 8: 0}
@@ -124,23 +142,33 @@ def test_partial_and_missing_bodies_are_not_measured() -> None:
     spine = make_spine(shapes)
     arr = sitk.GetArrayFromImage(spine.labels)
     grid = Grid.from_image(spine.labels)
-    res = measure_morphometry(arr, grid, [BodySpec(1, partial=True), BodySpec(2), BodySpec(3),
-                                          BodySpec(4), BodySpec(9)])
+    res = measure_morphometry(
+        arr, grid, [BodySpec(1, partial=True), BodySpec(2), BodySpec(3), BodySpec(4), BodySpec(9)]
+    )
     assert res[1].morphometry is None and "field of view" in res[1].notes[0]
     assert res[9].morphometry is None and "not in the label map" in res[9].notes[0]
     assert res[2].morphometry is not None
 
 
 def test_thresholds_change_the_grade() -> None:
-    shapes = [BodyShape(25, 25, 25), BodyShape(25.5, 25.5, 25.5), BodyShape(18, 22, 26),
-              BodyShape(26.5, 26.5, 26.5), BodyShape(27, 27, 27)]
+    shapes = [
+        BodyShape(25, 25, 25),
+        BodyShape(25.5, 25.5, 25.5),
+        BodyShape(18, 22, 26),
+        BodyShape(26.5, 26.5, 26.5),
+        BodyShape(27, 27, 27),
+    ]
     spine = make_spine(shapes)
     arr = sitk.GetArrayFromImage(spine.labels)
     grid = Grid.from_image(spine.labels)
     bodies = [BodySpec(k) for k in range(1, 6)]
     default = measure_morphometry(arr, grid, bodies)[3].morphometry
-    strict = measure_morphometry(arr, grid, bodies, MorphometryThresholds(
-        grade1_loss=0.35, grade2_loss=0.45, grade3_loss=0.6))[3].morphometry
+    strict = measure_morphometry(
+        arr,
+        grid,
+        bodies,
+        MorphometryThresholds(grade1_loss=0.35, grade2_loss=0.45, grade3_loss=0.6),
+    )[3].morphometry
     assert default is not None and strict is not None
     assert default.genant_grade is GenantGrade.MODERATE
     assert strict.genant_grade is GenantGrade.NORMAL
