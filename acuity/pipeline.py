@@ -195,6 +195,7 @@ def analyze_study(
     from acuity.measure.study import measure_study
     from acuity.report import MapInfo, build_report
     from acuity.select import load_rules, select_series
+    from acuity.select.enum import Role
 
     options = options or AnalysisOptions()
     timings = timings if timings is not None else {}
@@ -271,7 +272,7 @@ def analyze_study(
     label_map, model = None, None
     if segmentation is not None and segmented_role is not None:
         vol = volumes[segmented_role]
-        label_map = MapInfo(LABELS_NAME, segmented_role, vol.stack.stack_id, vol.series.series_instance_uid)
+        label_map = MapInfo(LABELS_NAME, Role(segmented_role), vol.stack.stack_id, vol.series.series_instance_uid)
         model = _model_info(segmentation)
     timings["total"] = round(sum(v for k, v in timings.items() if k != "total"), 3)
     report = build_report(

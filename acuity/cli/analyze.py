@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acuity.cli.progress import progress_printer
+
+if TYPE_CHECKING:
+    from acuity.pipeline import AnalysisOptions
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,6 +27,15 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("study_dir", metavar="STUDY_DIR", help="folder of DICOM files (any layout)")
     p.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="output folder")
     p.add_argument("--study", metavar="UID", help="only this StudyInstanceUID")
+    add_analysis_arguments(p)
+    p.add_argument(
+        "--no-render", action="store_true",
+        help="write report.json and labels only (render later with 'acuity report OUT_DIR')",
+    )
+
+
+def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
+    """The series-selection, level and clinical options (shared by listen and run-study)."""
     g = p.add_argument_group("series selection")
     g.add_argument(
         "--edema-series", metavar="SERIES",
@@ -52,15 +64,13 @@ def add_parser(subparsers: Any) -> None:
         "--profile-dir", type=Path, action="append", default=[], metavar="DIR",
         help="extra folder of profile YAML files (repeatable)",
     )
-    p.add_argument(
-        "--no-render", action="store_true",
-        help="write report.json and labels only (render later with 'acuity report OUT_DIR')",
-    )
 
 
-def run(args: argparse.Namespace) -> int:
+def analysis_options(args: argparse.Namespace) -> AnalysisOptions:
+    """AnalysisOptions from the options of :func:`add_analysis_arguments` (and --study,
+    --no-render where the command has them)."""
     from acuity.errors import InputError
-    from acuity.pipeline import AnalysisOptions, analyze_folder
+    from acuity.pipeline import AnalysisOptions
 
     level_at = None
     if args.level_at:
@@ -68,20 +78,26 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not pos or not level:
             raise InputError(f"--level-at {args.level_at!r}: write POS=LEVEL, e.g. 3=L3 or 0,-40,120=L1")
         level_at = (pos, level)
-    options = AnalysisOptions(
+    return AnalysisOptions(
         edema_series=args.edema_series,
         t1_series=args.t1_series,
         t2_series=args.t2_series,
         rules_file=args.rules,
-        study=args.study,
+        study=getattr(args, "study", None),
         segment_on=args.segment_on,
         lowest_level=args.lowest_level,
         level_at=level_at,
         clinical=args.clinical,
         profile=args.profile,
         profile_dirs=tuple(args.profile_dir),
-        render=not args.no_render,
+        render=not getattr(args, "no_render", False),
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from acuity.pipeline import analyze_folder
+
+    options = analysis_options(args)
     reports = analyze_folder(
         args.study_dir, args.out, options, progress=progress_printer("indexing")
     )

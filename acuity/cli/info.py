@@ -38,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
 def format_scan(summary: dict[str, Any]) -> str:
     """A plain-text table of :func:`acuity.report.summary.scan_summary`'s output."""
     lines = [
-        f"{summary['root']}: {summary['files']} files, {len(summary['studies'])} studies, "
-        f"{len(summary['skipped'])} files skipped"
+        (
+            f"{summary['root']}: {summary['files']} files, {len(summary['studies'])} studies, "
+            f"{len(summary['skipped'])} files skipped"
+        )
     ]
     for study in summary["studies"]:
         lines.append("")

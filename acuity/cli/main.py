@@ -17,7 +17,17 @@ from acuity import __version__
 from acuity.errors import AcuityError
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("info", "series", "analyze", "candidacy", "report")
+COMMANDS = (
+    "info",
+    "series",
+    "segment",
+    "analyze",
+    "candidacy",
+    "report",
+    "batch",
+    "listen",
+    "run-study",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        module = importlib.import_module(f"acuity.cli.{name}")
+        module = importlib.import_module(f"acuity.cli.{name.replace('-', '_')}")
         module.add_parser(sub)
         sub.choices[name].set_defaults(run=module.run)
     return parser

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         patient_section,
         with_candidacy,
     )
-    from acuity.report.files import read_report, write_analysis, write_image
+    from acuity.report.files import read_report, write_analysis
     from acuity.report.render import RenderError, RenderResult, render_outputs, render_report
     from acuity.report.schema import SCHEMA_VERSION, load_schema, report_problems, validate_report
 
@@ -47,7 +47,6 @@ __all__ = [
     "validate_report",
     "with_candidacy",
     "write_analysis",
-    "write_image",
 ]
 
 _MODULES = {
@@ -60,7 +59,7 @@ _MODULES = {
         "patient_section",
         "with_candidacy",
     ),
-    "files": ("read_report", "write_analysis", "write_image"),
+    "files": ("read_report", "write_analysis"),
     "render": ("RenderError", "RenderResult", "render_outputs", "render_report"),
     "schema": ("SCHEMA_VERSION", "load_schema", "report_problems", "validate_report"),
 }

@@ -61,6 +61,6 @@ def find_s1_below(case: Case, model: LoadedModel) -> np.ndarray | None:
     if best is None:
         logger.info("%s: no S1 candidate below L5", case.case_id)
         return None
-    mask = (pred == best[1]) & (ref == 0)
+    mask: np.ndarray = (pred == best[1]) & (ref == 0)
     logger.info("%s: S1 pseudo-label %d mm3, %.0f mm below L5", case.case_id, int(mask.sum()), best[0])
     return mask

@@ -40,8 +40,14 @@ def test_help_does_not_import_heavy_libraries() -> None:
 
 def test_every_command_has_a_runner() -> None:
     parser = build_parser()
+    required = {
+        "analyze": ["x", "-o", "y"],
+        "segment": ["x", "-o", "y.nii.gz"],
+        "batch": ["x", "-o", "y"],
+        "listen": ["--spool", "x"],
+    }
     for name in COMMANDS:
-        args = parser.parse_args([name, "x"] + (["-o", "y"] if name in {"analyze", "segment"} else []))
+        args = parser.parse_args([name, *required.get(name, ["x"])])
         assert callable(args.run)
 
 
