@@ -24,6 +24,8 @@ typecheck: setup
 
 bench: setup
 	$(VENV)/bin/python scripts/bench_ingest.py
+	$(VENV)/bin/python scripts/bench_segmentation.py
+	$(VENV)/bin/python scripts/bench_pipeline.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache

@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="model (.pt) that finds S1 below L5 in the vb2/vb3 training exams (pseudo-labels)",
     )
+    p.add_argument(
+        "--fracture-copies",
+        type=int,
+        default=0,
+        help="add N copies of each training exam with 1-2 bodies compressed (+ edema) by the lesion simulator",
+    )
     p.add_argument("--val-every", type=int, default=4, help="validate every N epochs")
     p.add_argument("--resume", action="store_true", help="continue from <out-dir>/last.pt")
     p.add_argument("--no-export", action="store_true", help="do not write models/<name>.*")
@@ -183,20 +189,24 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     pseudo: dict[str, int] = {}
+    s1_masks: dict[str, np.ndarray | None] = {c.case_id: None for c in train_cases}
     if args.pseudo_s1:
         from acuity.segment.network import load_model
         from acuity.segment.pseudo import find_s1_below
 
         finder = load_model(args.pseudo_s1)
-        volumes = []
         for c in train_cases:
-            mask = find_s1_below(c, finder)
+            s1_masks[c.case_id] = mask = find_s1_below(c, finder)
             if mask is not None:
                 pseudo[c.case_id] = int(mask.sum())
-            volumes.append(prepare_case(c, mask))
         logger.info("S1 pseudo-labels in %d of %d training exams", len(pseudo), len(train_cases))
-    else:
-        volumes = [prepare_case(c) for c in train_cases]
+    volumes = [prepare_case(c, s1_masks[c.case_id]) for c in train_cases]
+    for copy in range(args.fracture_copies):
+        for i, c in enumerate(train_cases):
+            rng = np.random.default_rng([args.seed, 11, copy, i])
+            volumes.append(prepare_case(c, s1_masks[c.case_id], fracture_rng=rng))
+    if args.fracture_copies:
+        logger.info("%d fractured copies of the training exams", args.fracture_copies * len(train_cases))
     if args.synthetic:
         volumes += synthetic_volumes(args.synthetic, seed=args.seed)
     logger.info("prepared %d training volumes in %.0f s", len(volumes), time.time() - t0)
@@ -309,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "init": str(args.init) if args.init else None,
         "pseudo_s1_model": str(args.pseudo_s1) if args.pseudo_s1 else None,
         "pseudo_s1_cases": pseudo,
+        "fracture_copies": args.fracture_copies,
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
         "batch_size": args.batch_size,

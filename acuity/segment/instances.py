@@ -33,6 +33,10 @@ class InstanceParams:
     min_body_fraction: float = 0.2
     #: An instance taller (head-feet) than this multiple of the median is re-split.
     split_height_ratio: float = 1.6
+    #: An instance whose core (or, for S1, S1) probability nowhere reaches this is not a
+    #: body: on the validation exams every lumbar / thoracic body's core peaks at >= 0.99 and S1 at 0.84,
+    #: while blobs the network half-sees in noise or soft tissue peak at 0.5-0.8.
+    min_core_peak: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,20 @@ def separate_bodies(
             labels[rest == r] = nxt
 
     labels = _split_tall(labels, core_prob, body, voxel, spacing_zyx, p)
+    # S1 has no core target (its core channel stays low): its S1 probability stands in.
+    labels = _drop_unsure(labels, np.maximum(core_prob, probs[2]), p.min_core_peak)
     return _drop_fragments(labels, voxel, p)
+
+
+def _drop_unsure(labels: np.ndarray, core_prob: np.ndarray, min_peak: float) -> np.ndarray:
+    n = int(labels.max())
+    if n == 0:
+        return labels
+    peaks = np.asarray(ndimage.maximum(core_prob, labels, index=np.arange(1, n + 1)))
+    keep = np.concatenate([[False], peaks >= min_peak])
+    if not keep[1:].all():
+        logger.debug("dropped %d instance(s) whose core peaks below %.2f", int((~keep[1:]).sum()), min_peak)
+    return _relabel(np.where(keep[labels], labels, 0))
 
 
 def _split_tall(

@@ -126,19 +126,33 @@ def prepare_volume(
     )
 
 
-def prepare_case(case: Case, s1_mask: np.ndarray | None = None) -> PreparedVolume:
+def prepare_case(
+    case: Case,
+    s1_mask: np.ndarray | None = None,
+    *,
+    fracture_rng: np.random.Generator | None = None,
+) -> PreparedVolume:
     """A real exam as training volume; ``s1_mask`` (Z, Y, X bool) adds a pseudo-labelled S1
-    below the lowest labelled body (see :mod:`acuity.segment.pseudo`)."""
+    below the lowest labelled body (see :mod:`acuity.segment.pseudo`); with ``fracture_rng``
+    one or two of its bodies are compressed first (:mod:`acuity.segment.fractures`)."""
     import SimpleITK as sitk
 
     image = sitk.GetArrayFromImage(sitk.ReadImage(str(case.image_path)))
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(case.labels_path)))
+    name = case.case_id
+    if fracture_rng is not None:
+        from acuity.segment.fractures import fracture_case
+
+        skip = 2 if s1_mask is not None else 1
+        image, labels, what = fracture_case(case, image, labels, fracture_rng, skip_lowest=skip)
+        name = f"{case.case_id}-fx"
+        logger.info("%s: %s", name, "; ".join(what) or "no eligible body")
     if s1_mask is not None:
         labels = labels.copy()
         labels[s1_mask & (labels == 0)] = int(labels.max()) + 1
         # S1 is the new lowest body; the rest of the sacrum stays unknown (masked out).
         return prepare_volume(
-            case.case_id,
+            name,
             case.sequence_group.value,
             case.source_group,
             image,
@@ -150,7 +164,7 @@ def prepare_case(case: Case, s1_mask: np.ndarray | None = None) -> PreparedVolum
     # lowest body is not known to be S1 (DzZ) leave that body's S1 target unknown.
     known = case.bottom_is_s1 or case.levels is not None
     return prepare_volume(
-        case.case_id,
+        name,
         case.sequence_group.value,
         case.source_group,
         image,

@@ -32,15 +32,22 @@ def test_touching_bodies_are_separated_by_their_cores() -> None:
     assert ((labels > 0) == (p[0] > 0.5)).all()
 
 
-def test_fragments_are_dropped_and_coreless_bodies_kept() -> None:
+def test_fragments_and_unsure_blobs_are_dropped_and_s1_without_core_kept() -> None:
     p = _probs((20, 120, 40))
     p[0, 5:15, 10:35, 10:30] = 0.9  # 5000 mm3 with core
     p[1, 7:13, 13:32, 13:27] = 0.9
-    p[0, 5:15, 50:75, 10:30] = 0.9  # 5000 mm3 without core: kept
+    p[0, 5:15, 50:75, 10:30] = 0.9  # 5000 mm3 without core but sure to be S1: kept
+    p[2, 5:15, 50:75, 10:30] = 0.85
+    p[0, 5:15, 78:98, 10:30] = 0.9  # 4000 mm3, core only half-seen (peak 0.6): dropped
+    p[1, 7:13, 80:96, 13:27] = 0.6
     p[0, 5:7, 100:105, 10:14] = 0.9  # 40 mm3 fragment: dropped
     labels = separate_bodies(p, SPACING, InstanceParams(min_body_mm3=500.0))
     assert labels.max() == 2
-    assert labels[6, 102, 12] == 0
+    assert labels[10, 60, 20] > 0
+    assert labels[10, 88, 20] == 0 and labels[6, 102, 12] == 0
+    # With the check relaxed, the half-seen blob is a body.
+    relaxed = separate_bodies(p, SPACING, InstanceParams(min_body_mm3=500.0, min_core_peak=0.5))
+    assert relaxed.max() == 3
 
 
 def test_partial_flag_for_a_body_cut_by_the_field_of_view() -> None:
