@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from acuity.errors import InputError
 from acuity.ingest import load_volume, scan_folder
+from acuity.ingest.enum import Plane
 from acuity.ingest.model import ScanResult, Series, SeriesStack, Study, Volume
 
 if TYPE_CHECKING:
@@ -225,8 +226,19 @@ def analyze_study(
     roles = SEGMENT_ROLES if options.segment_on == "auto" else (options.segment_on,)
     segmented_role = next((r for r in roles if r in volumes), None)
     if segmented_role is None:
+        unused = [
+            a for a in selection.stacks
+            if a.usable and a.classification.plane is Plane.SAGITTAL
+        ]
+        hint = (
+            "; name one with --edema-series, --t1-series or --t2-series if it suits, e.g. "
+            + ", ".join(f"series {a.series_number} '{a.description}'" for a in unused[:3])
+            if unused
+            else ""
+        )
         warnings.append(
-            f"no sagittal series to segment (tried {', '.join(roles)}): no level can be measured"
+            f"no sagittal series to segment (tried {', '.join(roles)}): no level can be "
+            f"measured{hint}"
         )
     else:
         from acuity.segment import segment_image

@@ -43,6 +43,39 @@ def reference_levels(case: Case, n: int) -> list[VertebraLevel | None]:
     return [None] * n
 
 
+def fracture_scores(ref: np.ndarray, pred: np.ndarray, score, labels: list[int], grid_image) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    """Dice and height errors (mm, predicted - reference) of the compressed bodies."""
+    from acuity.measure.geometry import body_frames, measure_heights
+    from acuity.sim.grid import Grid
+
+    grid = Grid.from_image(grid_image)
+    frames = body_frames(ref.astype(np.uint8), grid)
+    out = []
+    for b in score.bodies:
+        if b.reference_label not in labels:
+            continue
+        row = {"label": b.reference_label, "dice": round(b.dice, 4)}
+        if b.predicted_label:
+            h_ref = measure_heights(ref, grid, b.reference_label, frames[b.reference_label])
+            try:
+                h_pred = measure_heights(pred, grid, b.predicted_label, frames[b.reference_label])
+            except InputError as exc:  # the prediction is too far off the body's frame
+                row["error"] = str(exc)
+                out.append(row)
+                continue
+            row.update(
+                {
+                    "ref_mm": h_ref.as_dict(),
+                    "error_mm": {
+                        k: round(getattr(h_pred, k) - getattr(h_ref, k), 2)
+                        for k in ("anterior", "middle", "posterior")
+                    },
+                }
+            )
+        out.append(row)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=None)
@@ -55,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--body-threshold", type=float, default=None, help="override the model's body threshold")
     p.add_argument("--no-mirror", action="store_true", help="without the left-right mirror averaging")
     p.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    p.add_argument(
+        "--fractures",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="compress 1-2 bodies of each case first (acuity.segment.fractures, this seed) and "
+        "also report Dice and anterior / middle / posterior height errors on those bodies",
+    )
     args = p.parse_args(argv)
 
     import SimpleITK as sitk
@@ -97,6 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         image = sitk.ReadImage(str(case.image_path))
         ref_img = sitk.ReadImage(str(case.labels_path))
         ref = sitk.GetArrayFromImage(ref_img).astype(np.int32)
+        fractured: list[int] = []
+        if args.fractures is not None:
+            from acuity.segment.fractures import fracture_case
+
+            rng = np.random.default_rng([args.fractures, ids.index(cid)])
+            arr, ref_u8, what = fracture_case(case, sitk.GetArrayFromImage(image), ref.astype(np.uint8), rng)
+            fractured = [int(w.split(":")[0].split()[1]) for w in what]
+            ref = ref_u8.astype(np.int32)
+            new = sitk.GetImageFromArray(arr)
+            new.CopyInformation(image)
+            image = new
         known = ~np.broadcast_to(unlabelled_region(ref, case.bottom_is_s1), ref.shape)
         source = simulate_thick_slices(image, args.slices_mm) if args.slices_mm else image
         t0 = time.perf_counter()
@@ -122,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         score.extra.update(extra)
         score.extra["partial"] = [b.partial for b in seg.bodies]
         score.extra["s1_scores"] = [round(b.s1_score, 3) for b in seg.bodies]
+        if fractured:
+            score.extra["fractured"] = fracture_scores(ref, pred, score, fractured, ref_img)
         results.append(score)
         lv = f"{score.levels_correct}/{score.levels_checked}" if score.levels_checked else "-"
         names = " ".join(b.level.value if b.level else "?" for b in seg.bodies)
@@ -159,6 +213,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{g:<8} {len(rs):>5} {nb:>6} {np.mean(dices):15.4f} {det / nb:9.1%} {false:>5} "
             f"{cases_lv_ok:>4}/{cases_lv:<4}"
         )
+    fx = [f for r in results for f in r.extra.get("fractured", [])]
+    if fx:
+        errs = {k: [f["error_mm"][k] for f in fx if "error_mm" in f] for k in ("anterior", "middle", "posterior")}
+        summary["fractured_bodies"] = {
+            "bodies": len(fx),
+            "mean_dice": round(float(np.mean([f["dice"] for f in fx])), 4),
+            "height_error_mm": {
+                k: {"mean": round(float(np.mean(v)), 2), "mean_abs": round(float(np.mean(np.abs(v))), 2)}
+                for k, v in errs.items()
+                if v
+            },
+        }
+        print()
+        print(f"fractured bodies: {len(fx)}, mean Dice {summary['fractured_bodies']['mean_dice']:.3f}")
+        for k, v in summary["fractured_bodies"]["height_error_mm"].items():
+            print(f"  {k:<9} height error (pred - ref): mean {v['mean']:+.2f} mm, mean |error| {v['mean_abs']:.2f} mm")
     if args.markdown:
         print()
         print("| case | group | bodies | mean Dice | min Dice | detected | predicted | false | levels | predicted levels |")
@@ -175,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         print("| group | cases | bodies | mean per-body Dice | detected | false bodies | cases with all levels right |")
         print("|---|---|---|---|---|---|---|")
         for g, v in summary.items():
+            if g == "fractured_bodies":
+                continue
             print(
                 f"| {g} | {v['cases']} | {v['bodies']} | {v['mean_body_dice']:.3f} | "
                 f"{100 * v['detected_fraction']:.1f} % | {v['false_bodies']} | {v['cases_levels_all_correct']} |"
