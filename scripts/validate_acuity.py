@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import pickle
 import shutil
 import sys
 import tempfile
@@ -57,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 from acuity.config import shared_data_dir
 from acuity.errors import InputError
 from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
+from acuity.measure.thresholds import Thresholds
 from acuity.segment.dataset import Case, SequenceGroup, Split, load_case
 
 EDEMA_GROUPS = (SequenceGroup.TIRM, SequenceGroup.WATER)
@@ -93,6 +95,7 @@ class LevelRow:
     pred_deformity: str | None
     edema_fraction: float | None
     edema_ratio: float | None
+    edema_endplate: float | None = None
     matched: bool = True
     reasons: tuple[str, ...] = ()
 
@@ -143,6 +146,8 @@ def run_study(
     work: Path,
     model: object | None,
     scenario: int,
+    cache: Path | None = None,
+    thresholds: Thresholds | None = None,
 ) -> tuple[list[LevelRow], float]:
     import SimpleITK as sitk
 
@@ -152,28 +157,50 @@ def run_study(
     from acuity.sim.study import LABELS_FILE, study_from_real_case
 
     t0 = time.perf_counter()
-    truth = study_from_real_case(case.path, lesions, work, seed=seed, overwrite=True)  # type: ignore[arg-type]
-    scan = scan_folder(work)
-    study = scan.studies[0]
-    selection = select_series(study)
-    if selection.edema is None and case.sequence_group is SequenceGroup.WATER:
-        # T1-weighted Dixon water images are (rightly) no edema series for the selection
-        # rules; the validation passes them as one explicitly, as a user can (--edema-series).
-        selection = select_series(study, edema_series=study.series[0].series_instance_uid)
-    vols = {}
-    for role, chosen in selection.chosen().items():
-        series = next(
-            s for s in study.series if s.series_instance_uid == chosen.series_instance_uid
-        )
-        vols[role] = load_volume(chosen, series).image
+    key = cache / f"{case.case_id}_{scenario}_{seed}" if cache is not None else None
+    if key is not None and (key / "study.pkl").is_file():
+        # Cached: the simulated study as ingest + selection loaded it (same seed, same plan).
+        with open(key / "study.pkl", "rb") as fh:
+            truth, no_edema_reason, roles = pickle.load(fh)
+        vols = {r: sitk.ReadImage(str(key / f"{r}.nii.gz")) for r in roles}
+        truth_labels = sitk.ReadImage(str(key / "labels.nii.gz"))
+    else:
+        truth = study_from_real_case(case.path, lesions, work, seed=seed, overwrite=True)  # type: ignore[arg-type]
+        scan = scan_folder(work)
+        study = scan.studies[0]
+        selection = select_series(study)
+        if selection.edema is None and case.sequence_group is SequenceGroup.WATER:
+            # T1-weighted Dixon water images are (rightly) no edema series for the selection
+            # rules; the validation passes them as one explicitly, as a user can
+            # (--edema-series).
+            selection = select_series(study, edema_series=study.series[0].series_instance_uid)
+        no_edema_reason = selection.no_edema_reason
+        vols = {}
+        for role, chosen in selection.chosen().items():
+            series = next(
+                s for s in study.series if s.series_instance_uid == chosen.series_instance_uid
+            )
+            vols[role] = load_volume(chosen, series).image
+        truth_labels = sitk.ReadImage(str(work / LABELS_FILE))
+        if key is not None:
+            key.mkdir(parents=True, exist_ok=True)
+            for r, im in vols.items():
+                sitk.WriteImage(im, str(key / f"{getattr(r, 'value', r)}.nii.gz"))
+            sitk.WriteImage(truth_labels, str(key / "labels.nii.gz"))
+            with open(key / "study.pkl", "wb") as fh:
+                pickle.dump(
+                    (truth, no_edema_reason, sorted(str(getattr(r, "value", r)) for r in vols)), fh
+                )
     any_image = next(iter(vols.values())) if vols else None
-    truth_labels = sitk.ReadImage(str(work / LABELS_FILE))
     if labels_mode == "truth":
         labels = truth_labels
         last = max(lv.label for lv in truth.levels)
         bodies = [
             BodyInput(
-                lv.label, _level_name(lv.name, lv.label == last and case.bottom_is_s1), 1.0, False
+                lv.label,
+                _level_name(lv.name, lv.label == last and case.bottom_is_s1),  # type: ignore[arg-type]
+                1.0,
+                False,
             )
             for lv in truth.levels
         ]
@@ -192,7 +219,8 @@ def run_study(
         bodies,
         edema=vols.get("edema"),
         t1=vols.get("t1"),
-        no_edema_reason=selection.no_edema_reason,
+        thresholds=thresholds,
+        no_edema_reason=no_edema_reason,
     )
     by_label = {f.label: f for f in findings}
     lesions_by_label = {les.label: les for les in truth.lesions}
@@ -225,6 +253,7 @@ def run_study(
                 pred_deformity=m.deformity.value if m is not None else None,
                 edema_fraction=e.fraction if e is not None else None,
                 edema_ratio=e.ratio if e is not None else None,
+                edema_endplate=e.endplate_ratio if e is not None else None,
                 matched=f is not None,
                 reasons=tuple(f.reasons) if f is not None else (),
             )
@@ -355,8 +384,8 @@ def report(rows: list[LevelRow]) -> str:
     lines.append("| truth grade \\ predicted | 0 | 1 | 2 | 3 |")
     lines.append("|---|---|---|---|---|")
     for g in range(4):
-        cnt = Counter(p for t, p in zip(tg, pg) if t == g)
-        lines.append(f"| {g} | " + " | ".join(str(cnt[k]) for k in range(4)) + " |")
+        gcnt = Counter(p for t, p in zip(tg, pg) if t == g)
+        lines.append(f"| {g} | " + " | ".join(str(gcnt[k]) for k in range(4)) + " |")
     frac = [r for r in graded if r.truth_grade >= 1 and r.pred_loss_pct is not None]
     err = np.array([float(r.pred_loss_pct) - r.truth_loss_pct for r in frac])  # type: ignore[arg-type]
     if err.size:
@@ -365,6 +394,21 @@ def report(rows: list[LevelRow]) -> str:
             f"- height-loss error on fractured levels (pp): mean {err.mean():+.1f}, "
             f"mean absolute {np.abs(err).mean():.1f}, 90th percentile of |error| "
             f"{np.percentile(np.abs(err), 90):.1f} ({err.size} levels)"
+        )
+        lines.append(
+            f"- fractured levels within 5 pp of the true loss: {np.mean(np.abs(err) <= 5):.3f}; "
+            f"within 2.5 pp: {np.mean(np.abs(err) <= 2.5):.3f}"
+        )
+        near = [abs(t - p) <= 1 for t, p in zip(tg, pg)]
+        fx_t = [t >= 1 for t in tg]
+        fx_p = [p >= 1 for p in pg]
+        tp = sum(a and b for a, b in zip(fx_t, fx_p))
+        tn = sum((not a) and (not b) for a, b in zip(fx_t, fx_p))
+        lines.append(
+            f"- grade within one of the truth: {np.mean(near):.3f}; fracture (grade >= 1) "
+            f"sensitivity {tp / max(1, sum(fx_t)):.3f} ({tp}/{sum(fx_t)}), specificity "
+            f"{tn / max(1, len(fx_t) - sum(fx_t)):.3f} ({tn}/{len(fx_t) - sum(fx_t)}), kappa "
+            f"{cohen_kappa([int(x) for x in fx_t], [int(x) for x in fx_p]):.3f}"
         )
         dt = [r for r in frac if r.pred_grade and r.pred_grade >= 1]
         lines.append(
@@ -409,6 +453,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--show-wrong", action="store_true", help="print the reasons of every misclassified level"
     )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="keep each simulated study's loaded volumes here and reuse them on later runs "
+        "(same seed and plan; for calibration runs that change only thresholds)",
+    )
+    p.add_argument(
+        "--thresholds",
+        type=Path,
+        default=None,
+        help="thresholds file (default: pipelines/acuity.yaml)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(
@@ -435,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - any failure to load means no model
             print(f"cannot load the segmentation model: {exc}", file=sys.stderr)
             return 2
+    thresholds = Thresholds.load(args.thresholds)
     rows: list[LevelRow] = []
     work_root = Path(tempfile.mkdtemp(prefix="acuity_validate_"))
     started = time.perf_counter()
@@ -453,14 +511,22 @@ def main(argv: list[str] | None = None) -> int:
                 lesions = [] if sc == 0 else plan_lesions(case, names, rng)
                 work = work_root / f"{cid}_{sc}"
                 got, secs = run_study(
-                    case, lesions, args.seed + 97 * ci + sc, args.labels, work, model, sc
+                    case,
+                    lesions,
+                    args.seed + 97 * ci + sc,
+                    args.labels,
+                    work,
+                    model,
+                    sc,
+                    cache=args.cache,
+                    thresholds=thresholds,
                 )
                 shutil.rmtree(work, ignore_errors=True)
                 rows.extend(got)
                 desc = (
                     ", ".join(
                         f"{les.level}:{les.deformity.value}:{les.height_loss:.2f}:"  # type: ignore[attr-defined]
-                        f"{les.acuity.value}"
+                        f"{les.acuity.value}"  # type: ignore[attr-defined]
                         for les in lesions
                     )
                     or "no lesion"

@@ -35,6 +35,7 @@ from scipy import stats
 
 from acuity.errors import InputError
 from acuity.measure.enum import EdemaPattern
+from acuity.measure.geometry import BodyFrame, body_frames
 from acuity.measure.grids import (
     as_float32,
     check_3d,
@@ -50,6 +51,7 @@ from acuity.measure.grids import (
 )
 from acuity.measure.model import EdemaScore
 from acuity.measure.thresholds import EdemaThresholds
+from acuity.sim.grid import Grid
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +163,15 @@ class MarrowFit:
     coefficients: tuple[float, ...]
     #: Labels of the bodies the fit rests on.
     labels: tuple[int, ...]
+    #: Lowest and highest order of those bodies: outside, the fit is held at its end value
+    #: (a line or parabola extrapolated past the last reference body is not marrow signal).
+    span: tuple[float, float] | None = None
 
     def at(self, order: int) -> float:
-        return float(np.exp(np.polyval(np.asarray(self.coefficients), float(order))))
+        x = float(order)
+        if self.span is not None:
+            x = min(max(x, self.span[0]), self.span[1])
+        return float(np.exp(np.polyval(np.asarray(self.coefficients), x)))
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -204,7 +212,7 @@ def fit_marrow(
         coef = (float(np.median(y)),)
     else:
         coef = tuple(float(c) for c in np.polyfit(x, y, degree))
-    return MarrowFit(coef, tuple(keep))
+    return MarrowFit(coef, tuple(keep), (float(x.min()), float(x.max())))
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,28 @@ class _Reference:
         return self.fit.at(order)
 
 
+def _core_box(
+    core: np.ndarray, t: EdemaThresholds, sp: tuple[float, float, float]
+) -> tuple[slice, ...]:
+    """Array slices around ``core`` wide enough for the smoothing kernel (4 sigma)."""
+    idx = np.nonzero(core)
+    pads = [int(np.ceil(4.0 * t.smoothing_mm / s)) + 1 for s in sp]
+    return tuple(
+        slice(max(0, int(i.min()) - p), min(n, int(i.max()) + 1 + p))
+        for i, p, n in zip(idx, pads, core.shape)
+    )
+
+
+def _smoothed(
+    values: np.ndarray, core: np.ndarray, t: EdemaThresholds, sp: tuple[float, float, float]
+) -> tuple[np.ndarray, np.ndarray, tuple[slice, ...]]:
+    """(smoothed values, core) cropped to the core's box, and the box: ``values`` smoothed
+    within the core (the quantity the voxel rule thresholds)."""
+    box = _core_box(core, t, sp)
+    sub = core[box]
+    return smooth_within(values[box], sub, t.smoothing_mm, sp), sub, box
+
+
 def _hot(
     values: np.ndarray,
     core: np.ndarray,
@@ -226,8 +256,12 @@ def _hot(
     vox: float,
 ) -> np.ndarray:
     """Edematous voxels of one body: ratio smoothed within the core, thresholded, clustered."""
-    smooth = smooth_within(values, core, t.smoothing_mm, sp)
-    return remove_small(core & (smooth >= threshold), t.min_cluster_mm3, vox)
+    out = np.zeros(core.shape, dtype=bool)
+    if not core.any():
+        return out
+    smooth, sub, box = _smoothed(values, core, t, sp)
+    out[box] = remove_small(sub & (smooth >= threshold), t.min_cluster_mm3, vox)
+    return out
 
 
 def build_reference(
@@ -264,9 +298,12 @@ def build_reference(
             )
         fences = []
         for k in fit.labels:
-            v = arr[cores[k]] / fit.at(orders[k])
-            if v.size >= 10:
-                fences.append(reference_threshold(v, t)[1])
+            if cores[k].sum() < 10:
+                continue
+            # The fence of the quantity that is thresholded: the ratio smoothed within the
+            # core (the fence of raw voxels is wider by the voxel noise that smoothing removes).
+            smooth, sub, _ = _smoothed(arr, cores[k], t, sp)
+            fences.append(reference_threshold(smooth[sub] / fit.at(orders[k]), t)[1])
         thr = max(t.voxel_ratio, float(np.median(fences))) if fences else t.voxel_ratio
         hot = [
             k
@@ -345,12 +382,46 @@ def score_bodies(
             out[r.label] = BodyEdema(r.label, None, None, None, (), problems.get(r.label, ref))
         return out
     t1_info = _t1_reference(t1, labels, roles, ref.fit.labels, t) if t1 is not None else None
+    grid = Grid.from_image(edema)
+    try:
+        frames = body_frames(lab_e, grid)
+    except InputError as exc:  # pragma: no cover - a label map no frame fits
+        logger.warning("no body frames on the edema grid (%s): endplate slabs not scored", exc)
+        frames = {}
     for r in roles:
         if r.label in problems:
             out[r.label] = BodyEdema(r.label, None, None, None, (), problems[r.label])
             continue
-        out[r.label] = _score_one(arr, lab_e, cores[r.label], r, ref, t, sp, vox, edema, t1_info)
+        slab = _endplate_ratio(arr / ref.at(r.order), cores[r.label], frames.get(r.label), grid, t)
+        out[r.label] = _score_one(
+            arr, lab_e, cores[r.label], r, ref, t, sp, vox, edema, t1_info, slab
+        )
     return out
+
+
+def _endplate_ratio(
+    values: np.ndarray,
+    core: np.ndarray,
+    frame: BodyFrame | None,
+    grid: Grid,
+    t: EdemaThresholds,
+) -> float | None:
+    """Median ratio of the brighter endplate slab of a body core: the voxels within
+    ``endplate_slab`` of the core's height (along the body's superior axis, 2nd-98th
+    percentile) from its superior or its inferior end. None without a frame."""
+    if frame is None or core.sum() < 20:
+        return None
+    kk, jj, ii = np.nonzero(core)
+    pts = grid.index_to_lps(np.stack([ii, jj, kk], axis=1).astype(float))
+    u = (pts - np.asarray(frame.centre)) @ np.asarray(frame.superior)
+    lo, hi = (float(x) for x in np.percentile(u, [2, 98]))
+    if hi - lo <= 1e-6:
+        return None
+    pos = (u - lo) / (hi - lo)
+    v = values[core]
+    slabs = [v[pos >= 1.0 - t.endplate_slab], v[pos <= t.endplate_slab]]
+    meds = [float(np.median(x)) for x in slabs if x.size >= 10]
+    return max(meds) if meds else None
 
 
 @dataclass(frozen=True)
@@ -399,6 +470,7 @@ def _score_one(
     vox: float,
     edema_img: sitk.Image,
     t1: _T1Info | None,
+    endplate_ratio: float | None = None,
 ) -> BodyEdema:
     level = ref.at(r.order)
     values = arr / level
@@ -409,12 +481,21 @@ def _score_one(
     lesion_ratio = float(np.median(values[hot])) if hot.any() else None
     by_fraction = fraction >= t.min_fraction and (lesion_ratio or 0.0) >= t.min_lesion_ratio
     by_median = body_ratio >= t.min_body_ratio
-    present = by_fraction or by_median
+    by_endplate = endplate_ratio is not None and endplate_ratio >= t.min_endplate_ratio
+    present = by_fraction or by_median or by_endplate
     if not present:
         pattern = EdemaPattern.NONE
-    elif fraction >= t.diffuse_fraction or not by_fraction:
-        # Present only through the body median: the whole marrow is raised, below the voxel
-        # threshold, rather than a band above it.
+    elif fraction >= t.diffuse_fraction or (
+        by_median
+        and not by_fraction
+        and (
+            endplate_ratio is None
+            or endplate_ratio < body_ratio * t.min_endplate_ratio / t.min_body_ratio
+        )
+    ):
+        # Present through the body median, with no voxel cluster and no endplate slab
+        # brighter than the body (by the margin of the two criteria): the whole marrow is
+        # raised, below the voxel threshold, rather than a band above it.
         pattern = EdemaPattern.DIFFUSE
     else:
         pattern = EdemaPattern.BAND
@@ -426,7 +507,12 @@ def _score_one(
             if lesion_ratio is not None
             else ""
         )
-        + f"; body median ratio {body_ratio:.2f} (min {t.min_body_ratio:.2f})",
+        + f"; body median ratio {body_ratio:.2f} (min {t.min_body_ratio:.2f})"
+        + (
+            f"; endplate slab median ratio {endplate_ratio:.2f} (min {t.min_endplate_ratio:.2f})"
+            if endplate_ratio is not None
+            else ""
+        ),
         ref.note,
     ]
     t1_ratio = None
@@ -444,6 +530,7 @@ def _score_one(
         fraction=round(fraction, 4),
         pattern=pattern,
         t1_ratio=round(t1_ratio, 4) if t1_ratio is not None else None,
+        endplate_ratio=round(endplate_ratio, 4) if endplate_ratio is not None else None,
     )
     return BodyEdema(
         r.label,

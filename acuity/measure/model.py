@@ -43,6 +43,8 @@ class EdemaScore:
     pattern: EdemaPattern
     #: T1 signal of the same region over the T1 reference (< 1: hypointense), if a T1 exists.
     t1_ratio: float | None = None
+    #: Median ratio of the brighter endplate slab (superior or inferior third of the core).
+    endplate_ratio: float | None = None
 
 
 @dataclass(frozen=True)

@@ -171,18 +171,43 @@ def _screen(shapes: list[BodyShape], t: MorphometryThresholds) -> tuple[set[int]
     def wedge(s: BodyShape) -> float:
         return s.wedge_ratio / _prior(s, t)
 
-    ra = float(np.median([wedge(s) for s in usable]))
-    rm = float(np.median([s.concavity_ratio for s in usable]))
-    hm = _trend([s.order for s in usable], [s.heights.mean for s in usable])
-    ok = set()
-    for s in usable:
-        dev = max(
-            abs(1.0 - wedge(s) / ra),
-            abs(1.0 - s.concavity_ratio / rm),
-            abs(1.0 - s.heights.mean / hm(s.order)),
-        )
-        if dev < t.reference_screen_loss:
-            ok.add(s.label)
+    def passing(base: list[BodyShape], hm: _Line) -> tuple[set[int], float, float]:
+        ra = float(np.median([wedge(s) for s in base]))
+        rm = float(np.median([s.concavity_ratio for s in base]))
+        ok = set()
+        for s in usable:
+            dev = max(
+                abs(1.0 - wedge(s) / ra),
+                abs(1.0 - s.concavity_ratio / rm),
+                abs(1.0 - s.heights.mean / hm(s.order)),
+            )
+            if dev < t.reference_screen_loss:
+                ok.add(s.label)
+        return ok, ra, rm
+
+    # Fractures only lower a body, so the height trend of normal bodies is the upper part of
+    # the spine's heights: a first robust trend through all bodies (none over 1.5x the median
+    # height: merged labels), then a trend through the bodies at or above it. With several
+    # crushed levels a trend through all would run low and screen the normal bodies out.
+    med_h = float(np.median([s.heights.mean for s in usable]))
+    sane = [s for s in usable if s.heights.mean <= 1.5 * med_h] or usable
+    first = _trend([s.order for s in sane], [s.heights.mean for s in sane])
+    res = [s.heights.mean / first(s.order) for s in sane]
+    cut = float(np.median(res))
+    upper = [s for s, r in zip(sane, res) if r >= cut - 1e-9]
+    hm = (
+        _trend([s.order for s in upper], [s.heights.mean for s in upper])
+        if len(upper) >= 2
+        else first
+    )
+    ok, ra, rm = passing(usable, hm)
+    # Second pass: medians and trend from the bodies that passed.
+    base = [s for s in usable if s.label in ok]
+    if len(base) >= 3:
+        hm = _trend([s.order for s in base], [s.heights.mean for s in base])
+        ok2, ra2, rm2 = passing(base, hm)
+        if len(ok2) >= 2:
+            ok, ra, rm = ok2, ra2, rm2
     return ok, f"study medians Ha/Hp {ra:.2f} (level-corrected), Hm/Hmp {rm:.2f}"
 
 

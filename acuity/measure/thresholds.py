@@ -157,11 +157,16 @@ class EdemaThresholds:
     #: Edematous clusters smaller than this (mm3) are noise.
     min_cluster_mm3: float = field(default=30.0, metadata=_rng(0.0, 2000.0))
     #: A body has edema when this fraction of its core is edematous ...
-    min_fraction: float = field(default=0.17, metadata=_rng(0.0, 1.0))
+    min_fraction: float = field(default=0.3, metadata=_rng(0.0, 1.0))
     #: ... and the median ratio of those voxels reaches this.
     min_lesion_ratio: float = field(default=1.3, metadata=_rng(1.0, 3.0))
     #: ... or the body's median ratio (its whole marrow shifted) reaches this.
     min_body_ratio: float = field(default=1.2, metadata=_rng(1.0, 3.0))
+    #: ... or the median ratio of the body's superior or inferior endplate slab (this
+    #: fraction of the core's height under the endplate) reaches ``min_endplate_ratio``:
+    #: band-like edema under a fractured endplate, robust to heterogeneous marrow.
+    endplate_slab: float = field(default=0.3333, metadata=_rng(0.1, 0.5))
+    min_endplate_ratio: float = field(default=1.3, metadata=_rng(1.0, 3.0))
     #: Edema covering at least this fraction of the body is diffuse, less is band-like.
     diffuse_fraction: float = field(default=0.6, metadata=_rng(0.2, 1.0))
     #: A normal-marrow reference body whose median departs from the spine's robust fit by more

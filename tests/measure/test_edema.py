@@ -160,3 +160,39 @@ def test_edema_thresholds_validate() -> None:
         EdemaThresholds(voxel_ratio=0.5)
     with pytest.raises(ConfigError, match="bias_correction"):
         EdemaThresholds(bias_correction="polynomial")
+
+
+def test_band_on_heterogeneous_marrow_is_found_by_its_endplate_slab() -> None:
+    # Patchy marrow (a smooth log-normal texture, +-40 %) raises the voxel threshold; a weak
+    # band (1.35x) under the superior endplate then scores few voxels, but the median of the
+    # endplate slab (upper third of the core) still stands out.
+    from scipy import ndimage
+
+    spine = make_spine(NORMAL, noise=4.0, seed=5)
+    arr = sitk.GetArrayFromImage(spine.image).astype(np.float32)
+    rng = np.random.default_rng(5)
+    tex = ndimage.gaussian_filter(rng.normal(size=arr.shape), 2.5)
+    tex *= 0.4 / tex.std()
+    bodies = np.zeros(arr.shape, dtype=bool)
+    for k in range(1, 8):
+        bodies |= spine.masks[k]
+    arr = np.where(bodies, arr * np.exp(tex), arr).astype(np.float32)
+    arr = add_band(spine, arr, 4, ratio=1.35, fraction=0.35)
+    t = EdemaThresholds()
+    got = score_bodies(with_image(spine, arr), spine.labels, _roles(7), t)
+    band = got[4]
+    assert band.present and band.score is not None
+    assert band.score.endplate_ratio is not None and band.score.endplate_ratio >= 1.3
+    assert band.score.pattern is EdemaPattern.BAND
+    for k in (1, 2, 3, 5, 6, 7):
+        s = got[k].score
+        assert s is not None and not got[k].present, (k, got[k].notes)
+        assert s.endplate_ratio is not None and s.endplate_ratio < t.min_endplate_ratio
+    # The voxel rule alone (no slab, no body-median criterion) misses the same band.
+    off = score_bodies(
+        with_image(spine, arr),
+        spine.labels,
+        _roles(7),
+        replace(t, min_endplate_ratio=3.0, min_body_ratio=3.0),
+    )
+    assert not off[4].present, off[4].notes

@@ -194,3 +194,22 @@ def test_a_merged_body_is_no_reference() -> None:
         m = res[k].morphometry
         assert m is not None and m.genant_grade is GenantGrade.NORMAL, (k, res[k].notes)
         assert 4 not in res[k].reference_labels
+
+
+def test_three_crushed_levels_of_seven_keep_the_normal_ones_as_reference() -> None:
+    # Three crush fractures among seven bodies (the heights of a real study where the old
+    # screen, a trend through all bodies, ran low and took a crushed body as the reference).
+    normal = [22.5, 25.0, 26.5, 28.5, 28.5, 29.0, 28.5]
+    crushed = {3: 0.70, 5: 0.68, 6: 0.76}
+    shapes = [
+        BodyShape(h * crushed.get(k, 1.0), h * crushed.get(k, 1.0), h * crushed.get(k, 1.0))
+        for k, h in enumerate(normal, start=1)
+    ]
+    res = _measure(make_spine(shapes).labels, len(shapes))
+    for k in range(1, 8):
+        m = res[k].morphometry  # type: ignore[attr-defined]
+        if k in crushed:
+            assert m.genant_grade >= GenantGrade.MILD, (k, res[k].notes)  # type: ignore[attr-defined]
+            assert not set(res[k].reference_labels) & set(crushed)  # type: ignore[attr-defined]
+        else:
+            assert m.genant_grade is GenantGrade.NORMAL, (k, res[k].notes)  # type: ignore[attr-defined]
