@@ -44,13 +44,10 @@ def read_yaml(path: str | Path, what: str) -> Any:
     """
     import yaml
 
+    from acuity.io import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {p} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what} {p} cannot be read: {exc}") from exc
+    text = read_text(p, what, error=ConfigError)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

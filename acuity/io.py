@@ -15,8 +15,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from acuity.errors import AcuityError, InputError
+
 if TYPE_CHECKING:
     import SimpleITK as sitk
+
+
+def read_text(
+    path: str | Path,
+    what: str,
+    *,
+    error: type[AcuityError] = InputError,
+    encoding: str = "utf-8",
+) -> str:
+    """The text of ``path``; ``error`` (naming ``what`` and the file) when it is missing or
+    unreadable."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise error(f"{what} {p} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{what} {p} cannot be read: {exc}") from exc
 
 
 def _file_mode() -> int:

@@ -141,10 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         fractured: list[int] = []
         if args.fractures is not None:
             from acuity.segment.fractures import fracture_case
+            from acuity.sim.grid import Grid
 
             rng = np.random.default_rng([args.fractures, ids.index(cid)])
-            arr, ref_u8, what = fracture_case(case, sitk.GetArrayFromImage(image), ref.astype(np.uint8), rng)
-            fractured = [int(w.split(":")[0].split()[1]) for w in what]
+            arr, ref_u8, done = fracture_case(
+                case, sitk.GetArrayFromImage(image), ref.astype(np.uint8), Grid.from_image(ref_img), rng
+            )
+            fractured = sorted(done)
             ref = ref_u8.astype(np.int32)
             new = sitk.GetImageFromArray(arr)
             new.CopyInformation(image)

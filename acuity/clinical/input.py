@@ -19,6 +19,7 @@ from typing import Any
 
 from acuity.clinical.enum import Etiology
 from acuity.errors import InputError
+from acuity.io import read_text
 from acuity.segment.level import VertebraLevel
 
 
@@ -204,12 +205,7 @@ class ClinicalInput:
     def from_json_file(cls, path: str | Path) -> ClinicalInput:
         """Read a JSON file holding one object of clinical fields."""
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"clinical file {p} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"clinical file {p} cannot be read: {exc}") from exc
+        text = read_text(p, "clinical file")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

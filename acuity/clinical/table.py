@@ -17,6 +17,7 @@ from pathlib import Path
 
 from acuity.clinical.input import FIELD_NAMES, ClinicalInput, unknown_name_message
 from acuity.errors import InputError
+from acuity.io import read_text
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +113,7 @@ class ClinicalTable:
     def from_csv_file(cls, path: str | Path) -> ClinicalTable:
         """Read and validate every row (all problems reported together, by line)."""
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(f"clinical file {p} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"clinical file {p} cannot be read: {exc}") from exc
+        text = read_text(p, "clinical file", encoding="utf-8-sig")
         return cls.from_csv_text(text, source=p.name)
 
     @classmethod

@@ -17,6 +17,7 @@ import numpy as np
 from acuity.errors import AcuityError
 from acuity.measure.enum import DeformityType, EdemaPattern
 from acuity.segment.dataset import Case, SequenceGroup
+from acuity.sim.grid import Grid
 
 logger = logging.getLogger(__name__)
 
@@ -33,30 +34,28 @@ def fracture_case(
     case: Case,
     image: np.ndarray,
     labels: np.ndarray,
+    grid: Grid,
     rng: np.random.Generator,
     *,
     max_bodies: int = 2,
     skip_lowest: int = 1,
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """A copy of ``image`` / ``labels`` (Z, Y, X, 1 mm grid of ``case``) with 1..max_bodies
-    bodies compressed (and some given edema); returns (image, labels, descriptions)."""
-    import SimpleITK as sitk
-
-    from acuity.sim.grid import Grid
+) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """A copy of ``image`` / ``labels`` (Z, Y, X on ``grid``, the exam's 1 mm grid) with
+    1..max_bodies bodies compressed (and some given edema); returns (image, labels, a
+    description of each compressed body by label)."""
     from acuity.sim.lesion import add_edema, compress_body
 
-    grid = Grid.from_image(sitk.ReadImage(str(case.labels_path)))
     ids = [int(v) for v in np.unique(labels) if v]
     # Not the lowest ``skip_lowest`` bodies (S1, or next to a pseudo-labelled S1) nor one
     # cut by the volume.
     eligible = [k for k in ids[: len(ids) - skip_lowest] if not _touches_edge(labels == k)]
     if not eligible:
-        return image, labels, []
+        return image, labels, {}
     n = int(rng.integers(1, max_bodies + 1))
     chosen = sorted(rng.choice(eligible, size=min(n, len(eligible)), replace=False).tolist())
     arr = image.astype(np.float32)
     lab = labels.copy()
-    done = []
+    done: dict[int, str] = {}
     for k in chosen:
         kind = DeformityType(str(rng.choice(["wedge", "biconcave", "crush"], p=[0.5, 0.25, 0.25])))
         loss = float(rng.uniform(0.15, 0.6))
@@ -75,7 +74,7 @@ def fracture_case(
             )
             arr = ed.image
             text += f" + {pattern.value} edema"
-        done.append(f"body {k}: {text}")
+        done[int(k)] = text
     if image.dtype == np.uint8:
         arr = np.clip(arr, 0, 255)
     return arr.astype(np.float32), lab, done

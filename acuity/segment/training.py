@@ -137,40 +137,33 @@ def prepare_case(
     one or two of its bodies are compressed first (:mod:`acuity.segment.fractures`)."""
     import SimpleITK as sitk
 
+    label_img = sitk.ReadImage(str(case.labels_path))
     image = sitk.GetArrayFromImage(sitk.ReadImage(str(case.image_path)))
-    labels = sitk.GetArrayFromImage(sitk.ReadImage(str(case.labels_path)))
+    labels = sitk.GetArrayFromImage(label_img)
     name = case.case_id
     if fracture_rng is not None:
         from acuity.segment.fractures import fracture_case
+        from acuity.sim.grid import Grid
 
         skip = 2 if s1_mask is not None else 1
-        image, labels, what = fracture_case(case, image, labels, fracture_rng, skip_lowest=skip)
+        image, labels, done = fracture_case(
+            case, image, labels, Grid.from_image(label_img), fracture_rng, skip_lowest=skip
+        )
         name = f"{case.case_id}-fx"
-        logger.info("%s: %s", name, "; ".join(what) or "no eligible body")
+        what = "; ".join(f"body {k}: {v}" for k, v in done.items())
+        logger.info("%s: %s", name, what or "no eligible body")
     if s1_mask is not None:
         labels = labels.copy()
         labels[s1_mask & (labels == 0)] = int(labels.max()) + 1
         # S1 is the new lowest body; the rest of the sacrum stays unknown (masked out).
-        return prepare_volume(
-            name,
-            case.sequence_group.value,
-            case.source_group,
-            image,
-            labels,
-            bottom_is_s1=True,
-            ignore_below=True,
-        )
-    # vb2/vb3 lowest bodies are L5 (meta), never S1; vb1 exams without named levels whose
-    # lowest body is not known to be S1 (DzZ) leave that body's S1 target unknown.
-    known = case.bottom_is_s1 or case.levels is not None
+        flags = {"bottom_is_s1": True, "ignore_below": True}
+    else:
+        # vb2/vb3 lowest bodies are L5 (meta), never S1; vb1 exams without named levels whose
+        # lowest body is not known to be S1 (DzZ) leave that body's S1 target unknown.
+        known = case.bottom_is_s1 or case.levels is not None
+        flags = {"bottom_is_s1": case.bottom_is_s1, "s1_label_known": known}
     return prepare_volume(
-        name,
-        case.sequence_group.value,
-        case.source_group,
-        image,
-        labels,
-        bottom_is_s1=case.bottom_is_s1,
-        s1_label_known=known,
+        name, case.sequence_group.value, case.source_group, image, labels, **flags
     )
 
 
