@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from acuity.errors import InputError
-from acuity.serve.batch import JobResult, StudyJob, execute
+from acuity.serve.batch import execute
+from acuity.serve.batch_model import JobResult, StudyJob
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ import pytest
 
 from acuity.cli.main import main
 from acuity.pipeline import AnalysisOptions, safe_uid
-from acuity.serve.batch import INTERRUPT_ENV, JobStatus, plan_batch, settings_fingerprint
+from acuity.serve.batch import INTERRUPT_ENV, JobStatus, plan_batch
+from acuity.serve.fingerprint import settings_fingerprint
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom"
 
