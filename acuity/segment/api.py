@@ -138,8 +138,9 @@ def segment_image(
     # sacrum is body in some training exams and unlabelled in others), it decides.
     np.maximum(probs[0], probs[2], out=probs[0])
     spacing_zyx = tuple(float(v) for v in reversed(work.GetSpacing()))  # type: ignore[no-untyped-call]
-    work_labels = separate_bodies(probs, spacing_zyx, _instance_params(loaded))  # type: ignore[arg-type]
-    work_info = {i.label: i for i in describe_instances(work_labels, probs, spacing_zyx)}  # type: ignore[arg-type]
+    params = _instance_params(loaded)
+    work_labels = separate_bodies(probs, spacing_zyx, params)  # type: ignore[arg-type]
+    work_info = {i.label: i for i in describe_instances(work_labels, probs, spacing_zyx, params)}  # type: ignore[arg-type]
     lab = _to_input_grid(work_labels, probs[0], work, image, cfg.body_threshold)
 
     # Order superior to inferior by the centroid's LPS z (head is +z).
@@ -177,6 +178,7 @@ def segment_image(
             partial=work_info[w].partial,
             centroid_lps=centroids[k - 1],  # type: ignore[arg-type]
             s1_score=work_info[w].s1_score,
+            cut_laterally=work_info[w].cut_laterally,
         )
         for k, w in enumerate(order, start=1)
     ]
@@ -186,6 +188,13 @@ def segment_image(
     warnings = []
     if not bodies:
         warnings.append("no vertebral body found")
+    cut = [b for b in bodies if b.cut_laterally and not b.partial]
+    if cut:
+        names = ", ".join(b.level.value if b.level else f"body {b.label}" for b in cut)
+        warnings.append(
+            f"{names}: lateral edge beyond the first or last sagittal slice; measured on the "
+            "part in view (its mid-sagittal plane is covered)"
+        )
     logger.info(
         "segmented %d bodies in %.2f s (%s)", len(bodies), time.perf_counter() - t0, assignment.source
     )

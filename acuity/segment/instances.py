@@ -37,6 +37,11 @@ class InstanceParams:
     #: body: on the validation exams every lumbar / thoracic body's core peaks at >= 0.99 and S1 at 0.84,
     #: while blobs the network half-sees in noise or soft tissue peak at 0.5-0.8.
     min_core_peak: float = 0.75
+    #: A body cut by the first or last sagittal slice still counts as whole when the slices
+    #: show at least this multiple of its front-back depth across: thoracolumbar bodies are
+    #: 1.2-1.5x as wide as deep (Panjabi et al., Spine 1991 / 1992), so its mid-sagittal plane
+    #: is in view with a margin. Clinical sagittal series often cover less than a body's width.
+    min_lateral_view: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,10 @@ class Instance:
     #: Mean S1 probability inside the body.
     s1_score: float
     #: Touches the head, feet, front or back edge of the image, or is cut by the first or
-    #: last slice.
+    #: last slice with less than ``InstanceParams.min_lateral_view`` of its depth in view.
     partial: bool
+    #: Cut by the first or last slice (its lateral edge out of view), partial or not.
+    cut_laterally: bool = False
 
 
 def _flood(core_prob: np.ndarray, body: np.ndarray, cores: np.ndarray, min_core_vox: int) -> np.ndarray:
@@ -177,9 +184,13 @@ def _drop_fragments(labels: np.ndarray, voxel: float, p: InstanceParams) -> np.n
 
 
 def describe_instances(
-    labels: np.ndarray, probs: np.ndarray, spacing_zyx: tuple[float, float, float]
+    labels: np.ndarray,
+    probs: np.ndarray,
+    spacing_zyx: tuple[float, float, float],
+    params: InstanceParams | None = None,
 ) -> list[Instance]:
     """One :class:`Instance` per label of ``labels`` (order of labels)."""
+    p = params or InstanceParams()
     n = int(labels.max())
     if n == 0:
         return []
@@ -188,17 +199,26 @@ def describe_instances(
     counts = np.bincount(labels.ravel(), minlength=n + 1)
     cents = ndimage.center_of_mass(np.ones(labels.shape, bool), labels, idx)
     s1 = ndimage.mean(probs[2], labels, idx)
+    objs = ndimage.find_objects(labels)
     nz, _ny, _nx = labels.shape
     edge = np.zeros(n + 1, dtype=bool)
     for face in (labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]):
         edge[np.unique(face)] = True
     out = []
     for lab in idx:
+        cut = False
         partial = bool(edge[lab])
-        if not partial and nz > 1:
-            per_slice = (labels == lab).sum(axis=(1, 2))
+        obj = objs[lab - 1]
+        if nz > 1 and obj is not None:
+            per_slice = (labels[obj] == lab).sum(axis=(1, 2))  # (Z,) voxels per sagittal slice
             biggest = per_slice.max()
-            partial = bool(per_slice[0] >= 0.5 * biggest or per_slice[-1] >= 0.5 * biggest)
+            first = obj[0].start == 0 and per_slice[0] >= 0.5 * biggest
+            last = obj[0].stop == nz and per_slice[-1] >= 0.5 * biggest
+            cut = bool(first or last)
+            if cut and not partial:
+                across = (obj[0].stop - obj[0].start) * spacing_zyx[0]
+                depth = (obj[2].stop - obj[2].start) * spacing_zyx[2]
+                partial = across < p.min_lateral_view * depth
         out.append(
             Instance(
                 label=lab,
@@ -207,6 +227,7 @@ def describe_instances(
                 centroid_index=tuple(float(v) for v in cents[lab - 1]),  # type: ignore[arg-type]
                 s1_score=float(s1[lab - 1]),
                 partial=partial,
+                cut_laterally=cut,
             )
         )
     return out

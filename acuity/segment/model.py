@@ -32,6 +32,9 @@ class VertebralBody:
     centroid_lps: Vec3
     #: Mean S1 (first sacral segment) probability of the network inside the body.
     s1_score: float = 0.0
+    #: Its lateral edge lies beyond the first or last sagittal slice. Not ``partial`` when
+    #: enough of it is in view to hold its mid-sagittal plane (it is measured there).
+    cut_laterally: bool = False
 
     def __post_init__(self) -> None:
         if self.label < 1:
@@ -54,6 +57,7 @@ class VertebralBody:
             "partial": self.partial,
             "centroid_lps": [round(v, 2) for v in self.centroid_lps],
             "s1_score": round(self.s1_score, 3),
+            "cut_laterally": self.cut_laterally,
         }
 
 

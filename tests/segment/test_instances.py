@@ -65,6 +65,20 @@ def test_partial_flag_for_a_body_cut_by_the_field_of_view() -> None:
     assert info[low].volume_mm3 == pytest.approx(10 * 25 * 20)
 
 
+@pytest.mark.parametrize(("across", "partial"), [(26, False), (12, True)])
+def test_a_body_cut_by_the_first_slice_is_partial_only_when_its_middle_is_out_of_view(
+    across: int, partial: bool
+) -> None:
+    # A 25 mm deep body whose lateral edge lies beyond slice 0: ``across`` mm of it in view.
+    p = _probs((40, 60, 40))
+    p[0, 0:across, 10:35, 5:30] = 0.9
+    p[1, 0 : across - 3, 13:32, 8:27] = 0.9
+    labels = separate_bodies(p, SPACING, InstanceParams(min_body_mm3=500.0))
+    (info,) = describe_instances(labels, p, SPACING)
+    assert info.cut_laterally
+    assert info.partial is partial
+
+
 def test_score_case_counts_dice_detection_and_false_bodies() -> None:
     ref = np.zeros((10, 100, 30), np.int32)
     ref[2:8, 10:30, 5:25] = 1
