@@ -42,6 +42,10 @@ class InstanceParams:
     #: 1.2-1.5x as wide as deep (Panjabi et al., Spine 1991 / 1992), so its mid-sagittal plane
     #: is in view with a margin. Clinical sagittal series often cover less than a body's width.
     min_lateral_view: float = 0.9
+    #: A body touching the head, feet, front or back edge of the image is cut by it when its
+    #: contact there is at least this fraction of its largest cross-section parallel to that
+    #: edge; a few voxels leaking to the edge (a neighbour's unlabelled corner) do not count.
+    min_edge_contact: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,9 @@ class Instance:
     centroid_index: tuple[float, float, float]
     #: Mean S1 probability inside the body.
     s1_score: float
-    #: Touches the head, feet, front or back edge of the image, or is cut by the first or
-    #: last slice with less than ``InstanceParams.min_lateral_view`` of its depth in view.
+    #: Cut by the head, feet, front or back edge of the image (``min_edge_contact``), or by
+    #: the first or last slice with less than ``InstanceParams.min_lateral_view`` of its depth
+    #: in view.
     partial: bool
     #: Cut by the first or last slice (its lateral edge out of view), partial or not.
     cut_laterally: bool = False
@@ -201,14 +206,11 @@ def describe_instances(
     s1 = ndimage.mean(probs[2], labels, idx)
     objs = ndimage.find_objects(labels)
     nz, _ny, _nx = labels.shape
-    edge = np.zeros(n + 1, dtype=bool)
-    for face in (labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]):
-        edge[np.unique(face)] = True
     out = []
     for lab in idx:
         cut = False
-        partial = bool(edge[lab])
         obj = objs[lab - 1]
+        partial = obj is not None and _cut_in_plane(labels, lab, obj, p.min_edge_contact)
         if nz > 1 and obj is not None:
             per_slice = (labels[obj] == lab).sum(axis=(1, 2))  # (Z,) voxels per sagittal slice
             biggest = per_slice.max()
@@ -231,3 +233,20 @@ def describe_instances(
             )
         )
     return out
+
+
+def _cut_in_plane(labels: np.ndarray, lab: int, obj: tuple[slice, ...], min_contact: float) -> bool:
+    """Whether body ``lab`` (bounding box ``obj``) is cut by the head, feet, front or back edge."""
+    for axis in (1, 2):  # rows (head-feet), columns (front-back)
+        size = labels.shape[axis]
+        if obj[axis].start > 0 and obj[axis].stop < size:
+            continue
+        mine = labels[obj] == lab
+        other = tuple(a for a in range(3) if a != axis)
+        sections = mine.sum(axis=other)  # voxels per plane parallel to the edge
+        biggest = float(sections.max())
+        if obj[axis].start == 0 and sections[0] >= min_contact * biggest:
+            return True
+        if obj[axis].stop == size and sections[-1] >= min_contact * biggest:
+            return True
+    return False

@@ -65,6 +65,20 @@ def test_partial_flag_for_a_body_cut_by_the_field_of_view() -> None:
     assert info[low].volume_mm3 == pytest.approx(10 * 25 * 20)
 
 
+def test_a_few_voxels_leaking_to_the_edge_do_not_make_a_body_partial() -> None:
+    p = _probs((20, 80, 40))
+    p[0, 5:15, 20:45, 10:30] = 0.9
+    p[1, 7:13, 23:42, 13:27] = 0.9
+    p[0, 6:8, 0:20, 12:14] = 0.9  # a 2 x 2 voxel strand from the body up to the top row
+    labels = separate_bodies(p, SPACING, InstanceParams(min_body_mm3=500.0))
+    (info,) = describe_instances(labels, p, SPACING)
+    assert labels[7, 0, 13] == info.label
+    assert not info.partial
+    # Strict contact rule: any voxel on the edge counts.
+    (strict,) = describe_instances(labels, p, SPACING, InstanceParams(min_edge_contact=0.0))
+    assert strict.partial
+
+
 @pytest.mark.parametrize(("across", "partial"), [(26, False), (12, True)])
 def test_a_body_cut_by_the_first_slice_is_partial_only_when_its_middle_is_out_of_view(
     across: int, partial: bool
