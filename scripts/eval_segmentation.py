@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     print(
         f"{'case':<8} {'group':<6} {'Dice':>6} {'min':>6} {'det':>5} {'pred':>4} {'false':>5} "
-        f"{'levels':>7} {'time s':>6}  predicted levels"
+        f"{'levels':>7} {'vol':>5} {'time s':>6}  predicted levels"
     )
     for cid in ids:
         case = cases[cid]
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{cid:<8} {score.group:<6} {score.mean_dice:6.3f} {min(b.dice for b in score.bodies):6.3f} "
             f"{score.n_detected:>2}/{len(score.bodies):<2} {score.n_predicted:>4} {len(score.false_bodies):>5} "
-            f"{lv:>7} {dt:6.2f}  {names}",
+            f"{lv:>7} {score.mean_volume_ratio:5.2f} {dt:6.2f}  {names}",
             flush=True,
         )
     print()

@@ -21,6 +21,9 @@ class BodyScore:
     dice: float
     reference_level: VertebraLevel | None
     predicted_level: VertebraLevel | None
+    #: Voxels of the matched predicted body / voxels of the reference body (0 when none):
+    #: above 1 the masks are drawn larger than the reference, below 1 smaller.
+    volume_ratio: float = 0.0
 
     @property
     def detected(self) -> bool:
@@ -43,6 +46,10 @@ class CaseScore:
         return float(np.mean([b.dice for b in self.bodies])) if self.bodies else 0.0
 
     @property
+    def mean_volume_ratio(self) -> float:
+        return float(np.mean([b.volume_ratio for b in self.bodies])) if self.bodies else 0.0
+
+    @property
     def n_detected(self) -> int:
         return sum(b.detected for b in self.bodies)
 
@@ -63,6 +70,7 @@ class CaseScore:
             "group": self.group,
             "mean_dice": round(self.mean_dice, 4),
             "dice": [round(b.dice, 4) for b in self.bodies],
+            "mean_volume_ratio": round(self.mean_volume_ratio, 3),
             "n_reference": len(self.bodies),
             "n_detected": self.n_detected,
             "n_predicted": self.n_predicted,
@@ -124,6 +132,7 @@ def score_case(
                 dice=d,
                 reference_level=reference_levels[r - 1] if reference_levels else None,
                 predicted_level=predicted_levels[p - 1] if (predicted_levels and p) else None,
+                volume_ratio=float(pred_sizes[p] / ref_sizes[r]) if p else 0.0,
             )
         )
     false = []

@@ -46,6 +46,8 @@ class InstanceParams:
     #: contact there is at least this fraction of its largest cross-section parallel to that
     #: edge; a few voxels leaking to the edge (a neighbour's unlabelled corner) do not count.
     min_edge_contact: float = 0.3
+    #: The same for the first and last sagittal slice (``Instance.cut_laterally``).
+    min_slice_contact: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -208,15 +210,12 @@ def describe_instances(
     nz, _ny, _nx = labels.shape
     out = []
     for lab in idx:
-        cut = False
         obj = objs[lab - 1]
-        partial = obj is not None and _cut_in_plane(labels, lab, obj, p.min_edge_contact)
-        if nz > 1 and obj is not None:
-            per_slice = (labels[obj] == lab).sum(axis=(1, 2))  # (Z,) voxels per sagittal slice
-            biggest = per_slice.max()
-            first = obj[0].start == 0 and per_slice[0] >= 0.5 * biggest
-            last = obj[0].stop == nz and per_slice[-1] >= 0.5 * biggest
-            cut = bool(first or last)
+        partial = cut = False
+        if obj is not None:
+            mine = labels[obj] == lab  # the body inside its bounding box
+            partial = any(_cut_at_edge(mine, obj, labels.shape, a, p.min_edge_contact) for a in (1, 2))
+            cut = nz > 1 and _cut_at_edge(mine, obj, labels.shape, 0, p.min_slice_contact)
             if cut and not partial:
                 across = (obj[0].stop - obj[0].start) * spacing_zyx[0]
                 depth = (obj[2].stop - obj[2].start) * spacing_zyx[2]
@@ -235,18 +234,15 @@ def describe_instances(
     return out
 
 
-def _cut_in_plane(labels: np.ndarray, lab: int, obj: tuple[slice, ...], min_contact: float) -> bool:
-    """Whether body ``lab`` (bounding box ``obj``) is cut by the head, feet, front or back edge."""
-    for axis in (1, 2):  # rows (head-feet), columns (front-back)
-        size = labels.shape[axis]
-        if obj[axis].start > 0 and obj[axis].stop < size:
-            continue
-        mine = labels[obj] == lab
-        other = tuple(a for a in range(3) if a != axis)
-        sections = mine.sum(axis=other)  # voxels per plane parallel to the edge
-        biggest = float(sections.max())
-        if obj[axis].start == 0 and sections[0] >= min_contact * biggest:
-            return True
-        if obj[axis].stop == size and sections[-1] >= min_contact * biggest:
-            return True
-    return False
+def _cut_at_edge(
+    mine: np.ndarray, obj: tuple[slice, ...], shape: tuple[int, ...], axis: int, min_contact: float
+) -> bool:
+    """Whether a body (``mine``: its mask in its bounding box ``obj``) is cut by the first or
+    last plane of the image along ``axis``: its section there is at least ``min_contact``
+    times its largest section parallel to it (0: slices, 1: rows, 2: columns)."""
+    at_start, at_stop = obj[axis].start == 0, obj[axis].stop == shape[axis]
+    if not (at_start or at_stop):
+        return False
+    sections = mine.sum(axis=tuple(a for a in range(3) if a != axis))  # voxels per plane
+    floor = min_contact * float(sections.max())
+    return bool((at_start and sections[0] >= floor) or (at_stop and sections[-1] >= floor))

@@ -106,6 +106,8 @@ def test_score_case_counts_dice_detection_and_false_bodies() -> None:
     assert s.bodies[0].dice == pytest.approx(1.0)
     assert s.bodies[1].dice == pytest.approx(2 * 15 / 35)
     assert s.n_detected == 2 and s.false_bodies == [3]
+    assert [b.volume_ratio for b in s.bodies] == pytest.approx([1.0, 0.75])
+    assert s.to_dict()["mean_volume_ratio"] == pytest.approx(0.875, abs=1e-3)
     known[:, 70:, :] = False  # below the labelled range: not counted as false
     assert score_case("x", "T2", pred, ref, known_region=known).false_bodies == []
 
