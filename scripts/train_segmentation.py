@@ -59,6 +59,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="add N synthetic studies from acuity.sim.phantom (0 = none)",
     )
+    p.add_argument(
+        "--synthetic-lesions",
+        type=float,
+        default=0.0,
+        help="share of the synthetic studies given 1-2 phantom fractures (0..1; default 0)",
+    )
+    p.add_argument(
+        "--boundary-weight",
+        type=float,
+        default=1.0,
+        help="weight of the body BCE within 2 px (2.5 mm) of a body outline (default 1: none)",
+    )
     p.add_argument("--init", type=Path, default=None, help="start from these weights (.pt)")
     p.add_argument(
         "--pseudo-s1",
@@ -99,11 +111,11 @@ def get_split(cases: list[Case], path: Path) -> Split:
     return split
 
 
-def synthetic_volumes(n: int, seed: int) -> list:  # type: ignore[type-arg]
+def synthetic_volumes(n: int, seed: int, lesion_p: float = 0.0) -> list:  # type: ignore[type-arg]
     """N synthetic labelled volumes from the sample-study phantom (acuity.sim.phantom)."""
     from acuity.segment.synthetic import synthetic_training_volumes
 
-    return synthetic_training_volumes(n, seed=seed)
+    return synthetic_training_volumes(n, seed=seed, lesion_p=lesion_p)
 
 
 def validation_arrays(cases: list[Case], config: ModelConfig) -> list[dict]:  # type: ignore[type-arg]
@@ -208,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fracture_copies:
         logger.info("%d fractured copies of the training exams", args.fracture_copies * len(train_cases))
     if args.synthetic:
-        volumes += synthetic_volumes(args.synthetic, seed=args.seed)
+        volumes += synthetic_volumes(args.synthetic, seed=args.seed, lesion_p=args.synthetic_lesions)
     logger.info("prepared %d training volumes in %.0f s", len(volumes), time.time() - t0)
     sampler = BatchSampler(
         volumes,
@@ -261,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                 g["lr"] = lr_at(step)
             x, y, m = sampler.batch(args.batch_size)
             x, y, m = x.to(args.device), y.to(args.device), m.to(args.device)
-            loss, _ = masked_loss(net(x), y, m)
+            loss, _ = masked_loss(net(x), y, m, boundary_weight=args.boundary_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -316,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         "train_cases": list(split.train),
         "validation_cases": list(split.validation),
         "synthetic_volumes": args.synthetic,
+        "synthetic_lesion_share": args.synthetic_lesions,
+        "boundary_weight": args.boundary_weight,
         "init": str(args.init) if args.init else None,
         "pseudo_s1_model": str(args.pseudo_s1) if args.pseudo_s1 else None,
         "pseudo_s1_cases": pseudo,

@@ -6,6 +6,13 @@ left->right), with one of the phantom's pulse sequences (STIR, T1, T2, Dixon wat
 random noise level. The phantom labels every body down to S1 (S2 and below are background),
 so these volumes add S1 examples; the field of view is shifted so that S1 is sometimes out
 of view (then the lowest body is L5 or above and nothing is S1).
+
+With ``lesion_p`` > 0 that share of the anatomies carries one or two of the phantom's own
+fractures (:class:`acuity.sim.phantom.PhantomLesion`: wedge / biconcave / crush, 15-60 %
+height loss, acute with band or diffuse edema or chronic), so the network sees the phantom's
+collapsed bodies and the taller discs beside them, as it sees the real exams' fractured copies
+(:mod:`acuity.segment.fractures`). Lesion draws use their own random stream: ``lesion_p=0``
+gives the same volumes as before the option existed.
 """
 
 from __future__ import annotations
@@ -14,13 +21,21 @@ import logging
 
 import numpy as np
 
+from acuity.errors import InputError
+from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
 from acuity.segment.training import PreparedVolume, prepare_volume
+from acuity.sim.phantom import PhantomLesion
 
 logger = logging.getLogger(__name__)
 
 
-def synthetic_training_volumes(n: int, *, seed: int) -> list[PreparedVolume]:
-    """``n`` labelled synthetic sagittal volumes (deterministic from ``seed``)."""
+#: Levels that may be fractured (in view in every field of view drawn below).
+LESION_LEVELS = ("T11", "T12", "L1", "L2", "L3")
+
+
+def synthetic_training_volumes(n: int, *, seed: int, lesion_p: float = 0.0) -> list[PreparedVolume]:
+    """``n`` labelled synthetic sagittal volumes (deterministic from ``seed``); a share
+    ``lesion_p`` of them with phantom fractures."""
     from acuity.sim.grid import Grid
     from acuity.sim.phantom import (
         LABELLED_LEVELS,
@@ -36,8 +51,13 @@ def synthetic_training_volumes(n: int, *, seed: int) -> list[PreparedVolume]:
     s1_label = LABELLED_LEVELS.index("S1") + 1
     rng = np.random.default_rng([seed, 7])
     out = []
+    if not 0.0 <= lesion_p <= 1.0:
+        raise InputError(f"lesion_p {lesion_p}: give a share between 0 and 1")
     for i in range(n):
-        anatomy = build_anatomy(AnatomyParams(seed=int(rng.integers(1, 2**31)), size_jitter=0.06))
+        lesions = _random_lesions(np.random.default_rng([seed, 8, i]), lesion_p)
+        anatomy = build_anatomy(
+            AnatomyParams(seed=int(rng.integers(1, 2**31)), size_jitter=0.06, lesions=lesions)
+        )
         l3 = np.asarray(anatomy.vertebra("L3").frame.centre)
         s1 = np.asarray(anatomy.vertebra("S1").frame.centre)
         rows, cols, slices = 320, 180, 64
@@ -76,5 +96,34 @@ def synthetic_training_volumes(n: int, *, seed: int) -> list[PreparedVolume]:
             bottom_is_s1=s1_label in present,
         )
         out.append(vol)
-        logger.info("synthetic volume %s: %d bodies, S1 in view: %s", vol.name, len(present), s1_label in present)
+        logger.info(
+            "synthetic volume %s: %d bodies, S1 in view: %s, lesions: %s",
+            vol.name, len(present), s1_label in present,
+            ", ".join(f"{x.level} {x.deformity.value} {100 * x.height_loss:.0f}% {x.acuity.value}" for x in lesions) or "none",
+        )
     return out
+
+
+def _random_lesions(rng: np.random.Generator, p: float) -> tuple[PhantomLesion, ...]:
+    """None (probability 1 - p) or one or two fractures at distinct levels."""
+    from acuity.sim.lesion import EdemaContrast
+
+    if p <= 0.0 or rng.random() >= p:
+        return ()
+    n = int(rng.integers(1, 3))
+    levels = sorted(rng.choice(LESION_LEVELS, size=n, replace=False).tolist(), key=LESION_LEVELS.index)
+    out = []
+    for level in levels:
+        kind = DeformityType(str(rng.choice(["wedge", "biconcave", "crush"], p=[0.5, 0.25, 0.25])))
+        loss = float(rng.uniform(0.15, 0.6))
+        if rng.random() < 0.5:
+            out.append(
+                PhantomLesion(
+                    level, kind, loss, Acuity.ACUTE,
+                    EdemaPattern(str(rng.choice(["band", "diffuse"]))),
+                    EdemaContrast(fs_ratio=float(rng.uniform(1.3, 2.5)), t1_ratio=float(rng.uniform(0.5, 0.8))),
+                )
+            )
+        else:
+            out.append(PhantomLesion(level, kind, loss, Acuity.CHRONIC, EdemaPattern.NONE))
+    return tuple(out)

@@ -306,13 +306,35 @@ class BatchSampler:
         )
 
 
+def boundary_band(target: torch.Tensor, radius: int) -> torch.Tensor:
+    """1 within ``radius`` pixels of a target edge (dilation minus erosion), else 0.
+
+    ``target``: (B, H, W) in {0, 1}; returns (B, H, W) float.
+    """
+    import torch.nn.functional as F
+
+    k = 2 * radius + 1
+    t = target[:, None]  # (B, 1, H, W)
+    dil = F.max_pool2d(t, k, stride=1, padding=radius)
+    ero = -F.max_pool2d(-t, k, stride=1, padding=radius)
+    return (dil - ero)[:, 0]
+
+
 def masked_loss(
-    logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weights: tuple[float, ...] = (1.0, 0.5, 0.5)
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    weights: tuple[float, ...] = (1.0, 0.5, 0.5),
+    *,
+    boundary_weight: float = 1.0,
+    boundary_radius: int = 2,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """BCE + soft Dice per channel, each counted only where ``mask`` is 1.
 
     Voxels in the unlabelled region (mask 0) contribute nothing: a visible but unlabelled
-    body there is neither taught as background nor as body.
+    body there is neither taught as background nor as body. ``boundary_weight`` > 1 weighs
+    the body channel's BCE that much more within ``boundary_radius`` pixels of a body's
+    outline (endplates and cortex: where a mask that spills into the disc loses height).
     """
     import torch
     import torch.nn.functional as F
@@ -324,7 +346,10 @@ def masked_loss(
         m, y, lg, pr = mask[:, ch], target[:, ch], logits[:, ch], prob[:, ch]
         msum = m.sum().clamp_min(1.0)
         pos_weight = torch.tensor(3.0) if ch == 2 else None
-        bce = (F.binary_cross_entropy_with_logits(lg, y, reduction="none", pos_weight=pos_weight) * m).sum() / msum
+        voxel = m
+        if ch == 0 and boundary_weight != 1.0:
+            voxel = m * (1.0 + (boundary_weight - 1.0) * boundary_band(y, boundary_radius))
+        bce = (F.binary_cross_entropy_with_logits(lg, y, reduction="none", pos_weight=pos_weight) * voxel).sum() / msum
         inter = (pr * y * m).sum()
         denom = (pr * m).sum() + (y * m).sum()
         if (y * m).sum() > 0:

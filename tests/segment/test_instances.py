@@ -1,4 +1,4 @@
-"""Instances from probabilities, scoring, training targets and loss masking (no network)."""
+"""Instances from probabilities and scoring (no network)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from acuity.segment.dataset import unlabelled_region
 from acuity.segment.evaluate import score_case
 from acuity.segment.instances import InstanceParams, describe_instances, separate_bodies
-from acuity.segment.training import core_target, masked_loss
 
 SPACING = (1.0, 1.0, 1.0)
 
@@ -122,30 +121,3 @@ def test_unlabelled_region_is_beyond_the_labelled_range() -> None:
     assert not region[31:90].any()  # between the end centroids everything is known
     region_s1 = unlabelled_region(lab, bottom_is_s1=True)
     assert region_s1[5, 20] and not region_s1[115, 20]  # nothing below S1 is a body
-
-
-def test_core_target_is_an_inplane_erosion() -> None:
-    lab = np.zeros((3, 40, 40), np.uint8)
-    lab[:, 10:30, 10:30] = 1
-    core = core_target(lab, erosion_mm=3.0)
-    assert core[1, 20, 20] and not core[1, 11, 20] and core[1, 14, 20]
-    assert core[0, 20, 20]  # per slice: the outer slices keep their core
-
-
-def test_masked_loss_ignores_the_unlabelled_region() -> None:
-    import torch
-
-    torch.manual_seed(0)
-    target = torch.zeros(2, 3, 16, 16)
-    target[:, 0, 4:12, 4:12] = 1
-    mask = torch.ones(2, 3, 16, 16)
-    mask[:, :, :, 12:] = 0
-    logits = torch.randn(2, 3, 16, 16)
-    base, _ = masked_loss(logits, target, mask)
-    changed = logits.clone()
-    changed[:, :, :, 12:] = 50.0  # confident "body" where nothing is known
-    again, _ = masked_loss(changed, target, mask)
-    assert float(again) == pytest.approx(float(base), rel=1e-5)
-    changed[:, :, :, :4] = 50.0  # but in the known background it costs
-    worse, _ = masked_loss(changed, target, mask)
-    assert float(worse) > float(base) + 0.1
