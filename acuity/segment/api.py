@@ -33,6 +33,7 @@ def _instance_params(model: LoadedModel) -> InstanceParams:
         min_core_mm3=c.min_core_mm3,
         min_body_mm3=c.min_body_mm3,
         min_body_fraction=c.min_body_fraction,
+        s1_score=c.s1_threshold,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 from acuity.segment.dataset import unlabelled_region
 from acuity.segment.evaluate import score_case
 from acuity.segment.instances import InstanceParams, describe_instances, separate_bodies
+from acuity.segment.levels import assign_levels
 
 SPACING = (1.0, 1.0, 1.0)
 
@@ -121,3 +122,53 @@ def test_unlabelled_region_is_beyond_the_labelled_range() -> None:
     assert not region[31:90].any()  # between the end centroids everything is known
     region_s1 = unlabelled_region(lab, bottom_is_s1=True)
     assert region_s1[5, 20] and not region_s1[115, 20]  # nothing below S1 is a body
+
+
+def _lumbar_column(n_bodies: int, top: int = 5) -> tuple[np.ndarray, list[int]]:
+    """Bodies 30 mm tall and wide with a 6 mm disc, cores 3 mm inside (1 mm voxels)."""
+    p = _probs((20, top + 36 * n_bodies + 40, 50))
+    rows = [top + 36 * k for k in range(n_bodies)]
+    for y in rows:
+        p[0, 4:16, y : y + 30, 10:40] = 0.9
+        p[1, 6:14, y + 3 : y + 27, 13:37] = 0.99
+    return p, rows
+
+
+def test_s1_whose_core_channel_hovers_at_the_threshold_is_one_body() -> None:
+    # The network's core channel hovers at ~0.5 inside S1: specks just above 0.5 on the left
+    # and the right seed two instances side by side, which must end as one body (vb2-02).
+    p, rows = _lumbar_column(4)
+    s1 = rows[-1] + 36
+    p[0, 2:18, s1 : s1 + 30, 10:40] = 0.9
+    p[2, 2:18, s1 : s1 + 30, 10:40] = 0.85
+    p[1, 2:18, s1 : s1 + 30, 10:40] = 0.49
+    p[1, 3:8, s1 + 5 : s1 + 25, 15:35] = 0.51  # left speck, 2000 voxels
+    p[1, 12:17, s1 + 5 : s1 + 25, 15:35] = 0.51  # right speck
+    labels = separate_bodies(p, SPACING)
+    assert labels.max() == 5
+    assert labels[4, s1 + 15, 25] == labels[14, s1 + 15, 25] != 0
+    info = sorted(describe_instances(labels, p, SPACING), key=lambda i: i.centroid_index[1])
+    names = assign_levels([i.centroid_index[1] for i in info], [i.s1_score for i in info]).levels
+    assert [lv.value if lv else None for lv in names] == ["L2", "L3", "L4", "L5", "S1"]
+    # An S1-like body a disc above S1 (transitional anatomy) is not merged into it.
+    p[2, 4:16, rows[-1] : rows[-1] + 30, 10:40] = 0.7
+    assert separate_bodies(p, SPACING).max() == 5
+
+
+def test_two_bodies_joined_by_a_wide_core_bridge_are_split() -> None:
+    # Bodies 2 and 3 joined across their disc by a 14 mm wide bridge of sure core (as on the
+    # oblique lateral slices of a scoliotic spine, vb3-49): no stricter threshold breaks it,
+    # an in-plane erosion of 7 mm does; the levels then need no skipped-level guess.
+    p, rows = _lumbar_column(5)
+    y = rows[1] + 27  # bottom of body 2's core down to the top of body 3's core
+    p[0, 6:14, y : y + 12, 18:32] = 0.9
+    p[1, 6:14, y : y + 12, 18:32] = 0.99
+    p[2, 4:16, rows[-1] : rows[-1] + 30, 10:40] = 0.85
+    assert separate_bodies(p, SPACING, InstanceParams(split_max_erosion_mm=5.0)).max() == 4
+    labels = separate_bodies(p, SPACING)
+    assert labels.max() == 5
+    assert len({int(labels[10, r + 15, 25]) for r in rows}) == 5
+    info = sorted(describe_instances(labels, p, SPACING), key=lambda i: i.centroid_index[1])
+    got = assign_levels([i.centroid_index[1] for i in info], [i.s1_score for i in info])
+    assert [lv.value if lv else None for lv in got.levels] == ["L2", "L3", "L4", "L5", "S1"]
+    assert "missed" not in got.note
