@@ -181,9 +181,30 @@ class EdemaThresholds:
     min_core_mm3: float = field(default=1000.0, metadata=_rng(0.0, 100000.0))
     #: T1 ratio at or below this corroborates edema (T1 hypointensity).
     t1_hypointense_ratio: float = field(default=0.9, metadata=_rng(0.3, 1.0))
+    # -- the voxel rule of the research API ``edema_mask`` only (``score_bodies`` ignores
+    # these; it keeps ``smoothing_mm``, the fence and ``min_cluster_mm3`` above) --
+    #: Ratio threshold of ``edema_mask``: ``hepburn`` (Hepburn et al.'s lower threshold: the
+    #: Tukey fence of the raw reference voxels raised to within IQR/2 of the reference maximum)
+    #: or ``fence`` (the Tukey fence, as for bodies); either way at least ``voxel_ratio``.
+    mask_threshold: str = field(default="hepburn", metadata={"choices": ("hepburn", "fence")})
+    #: In-plane Gaussian smoothing (sigma, mm) of the ratio within the ROI before thresholding.
+    mask_smoothing_mm: float = field(default=0.0, metadata=_rng(0.0, 5.0))
+    #: Clusters are connected within each slice (``2d``, 8 neighbours) or across slices too
+    #: (``3d``, 26 neighbours).
+    mask_connectivity: str = field(default="2d", metadata={"choices": ("2d", "3d")})
+    #: Clusters smaller than this (mm3) are noise.
+    mask_min_cluster_mm3: float = field(default=30.0, metadata=_rng(0.0, 2000.0))
+    #: Hysteresis: with a value >= 1, only clusters holding a voxel whose ratio reaches it are
+    #: kept (a bright core, grown through the voxels above the threshold); 0 turns it off.
+    mask_seed_ratio: float = field(default=0.0, metadata=_rng(0.0, 5.0))
 
     def __post_init__(self) -> None:
         _check_section(self, "edema")
+        if 0.0 < self.mask_seed_ratio < 1.0:
+            raise ConfigError(
+                f"edema.mask_seed_ratio is {self.mask_seed_ratio!r}; use 0 (no hysteresis) or a "
+                "ratio of at least 1"
+            )
 
 
 @dataclass(frozen=True)
