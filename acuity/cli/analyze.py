@@ -47,7 +47,7 @@ def add_analysis_arguments(p: argparse.ArgumentParser) -> None:
     s = p.add_argument_group("segmentation and levels")
     s.add_argument(
         "--segment-on", choices=("auto", "edema", "t2", "t1"), default="auto",
-        help="which selected series to segment (auto: edema, else T2, else T1)",
+        help="which selected series to segment (auto: T2, else the edema series, else T1)",
     )
     s.add_argument("--lowest-level", metavar="LEVEL", help="the lowest body in view is LEVEL, e.g. L5")
     s.add_argument(
