@@ -87,7 +87,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--val-every", type=int, default=4, help="validate every N epochs")
     p.add_argument("--resume", action="store_true", help="continue from <out-dir>/last.pt")
     p.add_argument("--no-export", action="store_true", help="do not write models/<name>.*")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # Checked here, before the minutes of data preparation.
+    if not 0.0 <= args.synthetic_lesions <= 1.0:
+        p.error(f"--synthetic-lesions {args.synthetic_lesions}: give a share between 0 and 1")
+    if args.boundary_weight < 0.0:
+        p.error(f"--boundary-weight {args.boundary_weight}: give a weight >= 0 (1: no extra weight)")
+    return args
 
 
 def get_split(cases: list[Case], path: Path) -> Split:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
-from scipy import ndimage, stats
+from scipy import stats
 
 from acuity.errors import InputError
 from acuity.measure.enum import EdemaPattern
@@ -115,27 +115,6 @@ def mask_threshold(ref_values: np.ndarray, t: EdemaThresholds) -> tuple[float, f
     return med, max(t.voxel_ratio, lower / med)
 
 
-def _clusters(
-    candidates: np.ndarray, ratio: np.ndarray, t: EdemaThresholds, voxel_volume: float
-) -> np.ndarray:
-    """The clusters of ``candidates`` that are large enough and, with hysteresis on, hold a
-    seed voxel (ratio >= ``mask_seed_ratio``; the rule of
-    ``skimage.filters.apply_hysteresis_threshold``). ``2d`` clusters are connected within
-    each slice (first array axis), 8 neighbours; ``3d`` across slices, 26 neighbours."""
-    if not candidates.any():
-        return candidates
-    structure = np.ones((3, 3, 3), dtype=bool)
-    if t.mask_connectivity == "2d":
-        structure[0] = structure[2] = False
-    lab, n = ndimage.label(candidates, structure=structure)
-    keep = np.bincount(lab.ravel(), minlength=n + 1) * voxel_volume >= t.mask_min_cluster_mm3
-    if t.mask_seed_ratio > 0:
-        peak = ndimage.maximum(ratio, lab, np.arange(n + 1))
-        keep &= np.asarray(peak) >= t.mask_seed_ratio
-    keep[0] = False
-    return np.asarray(keep[lab])
-
-
 def edema_mask(
     stir: sitk.Image,
     roi_mask: sitk.Image,
@@ -166,7 +145,13 @@ def edema_mask(
     sp = spacing_zyx(stir)
     ratio = smooth_within(arr, roi, t.mask_smoothing_mm, sp) / med
     ratio = np.where(roi, ratio, 0.0).astype(np.float32)
-    mask = _clusters(roi & (ratio >= thr), ratio, t, voxel_mm3(stir))
+    mask = remove_small(
+        roi & (ratio >= thr),
+        t.mask_min_cluster_mm3,
+        voxel_mm3(stir),
+        per_slice=t.mask_connectivity == "2d",
+        seeds=ratio >= t.mask_seed_ratio if t.mask_seed_ratio > 0 else None,
+    )
     return EdemaMap(
         mask=image_like(mask.astype(np.uint8), stir),
         ratio=image_like(ratio, stir),

@@ -128,13 +128,28 @@ def smooth_within(
     return np.where(mask, out, values).astype(np.float32)
 
 
-def remove_small(mask: np.ndarray, min_mm3: float, voxel_volume: float) -> np.ndarray:
-    """``mask`` without 3-D connected (26-neighbour) clusters smaller than ``min_mm3``."""
-    if min_mm3 <= 0 or not mask.any():
+def remove_small(
+    mask: np.ndarray,
+    min_mm3: float,
+    voxel_volume: float,
+    *,
+    per_slice: bool = False,
+    seeds: np.ndarray | None = None,
+) -> np.ndarray:
+    """``mask`` without connected clusters smaller than ``min_mm3``: 3-D (26 neighbours), or
+    within each slice of the first axis (8 neighbours) with ``per_slice``. With ``seeds``
+    only clusters holding a seed voxel are kept (hysteresis, the rule of
+    ``skimage.filters.apply_hysteresis_threshold``)."""
+    if (min_mm3 <= 0 and seeds is None) or not mask.any():
         return mask
-    lab, _ = ndimage.label(mask, structure=np.ones((3, 3, 3)))
-    sizes = np.bincount(lab.ravel())[1:] * voxel_volume
-    keep = np.concatenate([[False], sizes >= min_mm3])
+    structure = np.ones((3, 3, 3), dtype=bool)
+    if per_slice:
+        structure[0] = structure[2] = False
+    lab, n = ndimage.label(mask, structure=structure)
+    keep = np.bincount(lab.ravel(), minlength=n + 1) * voxel_volume >= min_mm3
+    if seeds is not None:
+        keep &= np.bincount(lab[seeds], minlength=n + 1) > 0
+    keep[0] = False
     return np.asarray(keep[lab])
 
 

@@ -57,8 +57,7 @@ def fracture_case(
     lab = labels.copy()
     done: dict[int, str] = {}
     for k in chosen:
-        kind = DeformityType(str(rng.choice(["wedge", "biconcave", "crush"], p=[0.5, 0.25, 0.25])))
-        loss = float(rng.uniform(0.15, 0.6))
+        kind, loss = draw_compression(rng)
         try:
             res = compress_body(arr, lab, grid, int(k), kind, height_loss=loss)
         except (AcuityError, ValueError) as exc:  # an odd body shape: leave it, keep the rest
@@ -66,8 +65,8 @@ def fracture_case(
             continue
         arr, lab = res.image, res.labels
         text = f"{kind.value} {100 * res.height_loss:.0f}%"
-        if rng.random() < 0.5:
-            pattern = EdemaPattern(str(rng.choice(["band", "diffuse"])))
+        pattern = draw_edema(rng)
+        if pattern is not None:
             ed = add_edema(
                 arr, lab, grid, int(k), _CONTRAST[case.sequence_group], pattern=pattern,
                 endplates=kind, seed=int(rng.integers(0, 2**31)),
@@ -78,6 +77,19 @@ def fracture_case(
     if image.dtype == np.uint8:
         arr = np.clip(arr, 0, 255)
     return arr.astype(np.float32), lab, done
+
+
+def draw_compression(rng: np.random.Generator) -> tuple[DeformityType, float]:
+    """The training mix of compressions: wedge (half), biconcave or crush, 15-60 % loss."""
+    kind = DeformityType(str(rng.choice(["wedge", "biconcave", "crush"], p=[0.5, 0.25, 0.25])))
+    return kind, float(rng.uniform(0.15, 0.6))
+
+
+def draw_edema(rng: np.random.Generator) -> EdemaPattern | None:
+    """Edema for half the compressions: band or diffuse; None for the other half."""
+    if rng.random() < 0.5:
+        return EdemaPattern(str(rng.choice(["band", "diffuse"])))
+    return None
 
 
 def _touches_edge(mask: np.ndarray) -> bool:

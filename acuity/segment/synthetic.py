@@ -22,9 +22,21 @@ import logging
 import numpy as np
 
 from acuity.errors import InputError
-from acuity.measure.enum import Acuity, DeformityType, EdemaPattern
+from acuity.measure.enum import Acuity, EdemaPattern
+from acuity.segment.fractures import draw_compression, draw_edema
 from acuity.segment.training import PreparedVolume, prepare_volume
-from acuity.sim.phantom import PhantomLesion
+from acuity.sim.grid import Grid
+from acuity.sim.lesion import EdemaContrast
+from acuity.sim.phantom import (
+    LABELLED_LEVELS,
+    AnatomyParams,
+    PhantomLesion,
+    RenderSettings,
+    build_anatomy,
+    rasterize,
+    render,
+)
+from acuity.sim.protocols import T1_DIXON_W_SAG, T1_TSE_SAG, T2_TIRM_SAG, T2_TSE_SAG
 
 logger = logging.getLogger(__name__)
 
@@ -36,23 +48,12 @@ LESION_LEVELS = ("T11", "T12", "L1", "L2", "L3")
 def synthetic_training_volumes(n: int, *, seed: int, lesion_p: float = 0.0) -> list[PreparedVolume]:
     """``n`` labelled synthetic sagittal volumes (deterministic from ``seed``); a share
     ``lesion_p`` of them with phantom fractures."""
-    from acuity.sim.grid import Grid
-    from acuity.sim.phantom import (
-        LABELLED_LEVELS,
-        AnatomyParams,
-        RenderSettings,
-        build_anatomy,
-        rasterize,
-        render,
-    )
-    from acuity.sim.protocols import T1_DIXON_W_SAG, T1_TSE_SAG, T2_TIRM_SAG, T2_TSE_SAG
-
+    if not 0.0 <= lesion_p <= 1.0:
+        raise InputError(f"lesion_p {lesion_p}: give a share between 0 and 1")
     protocols = (T2_TIRM_SAG, T1_TSE_SAG, T2_TSE_SAG, T1_DIXON_W_SAG)
     s1_label = LABELLED_LEVELS.index("S1") + 1
     rng = np.random.default_rng([seed, 7])
     out = []
-    if not 0.0 <= lesion_p <= 1.0:
-        raise InputError(f"lesion_p {lesion_p}: give a share between 0 and 1")
     for i in range(n):
         lesions = _random_lesions(np.random.default_rng([seed, 8, i]), lesion_p)
         anatomy = build_anatomy(
@@ -105,25 +106,19 @@ def synthetic_training_volumes(n: int, *, seed: int, lesion_p: float = 0.0) -> l
 
 
 def _random_lesions(rng: np.random.Generator, p: float) -> tuple[PhantomLesion, ...]:
-    """None (probability 1 - p) or one or two fractures at distinct levels."""
-    from acuity.sim.lesion import EdemaContrast
-
+    """None (probability 1 - p) or one or two fractures at distinct levels, drawn from the
+    same mix as the real exams' fractured copies (acute when given edema, else chronic)."""
     if p <= 0.0 or rng.random() >= p:
         return ()
     n = int(rng.integers(1, 3))
     levels = sorted(rng.choice(LESION_LEVELS, size=n, replace=False).tolist(), key=LESION_LEVELS.index)
     out = []
     for level in levels:
-        kind = DeformityType(str(rng.choice(["wedge", "biconcave", "crush"], p=[0.5, 0.25, 0.25])))
-        loss = float(rng.uniform(0.15, 0.6))
-        if rng.random() < 0.5:
-            out.append(
-                PhantomLesion(
-                    level, kind, loss, Acuity.ACUTE,
-                    EdemaPattern(str(rng.choice(["band", "diffuse"]))),
-                    EdemaContrast(fs_ratio=float(rng.uniform(1.3, 2.5)), t1_ratio=float(rng.uniform(0.5, 0.8))),
-                )
-            )
-        else:
+        kind, loss = draw_compression(rng)
+        pattern = draw_edema(rng)
+        if pattern is None:
             out.append(PhantomLesion(level, kind, loss, Acuity.CHRONIC, EdemaPattern.NONE))
+            continue
+        contrast = EdemaContrast(fs_ratio=float(rng.uniform(1.3, 2.5)), t1_ratio=float(rng.uniform(0.5, 0.8)))
+        out.append(PhantomLesion(level, kind, loss, Acuity.ACUTE, pattern, contrast))
     return tuple(out)
