@@ -54,7 +54,6 @@ from acuity.serve.job import staged_dir
 from acuity.serve.pool import Progress, interrupt_local_workers, interruptible, process_pool
 
 __all__ = [
-    "INTERRUPT_ENV",
     "BatchPlan",
     "BatchResult",
     "JobResult",
@@ -67,11 +66,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Environment variable: when set to a StudyInstanceUID, that study's job raises
-#: KeyboardInterrupt after its staging folder is made (used by the Ctrl-C tests).
-INTERRUPT_ENV = "ACUITY_BATCH_TEST_INTERRUPT"
-
 
 # --- planning -------------------------------------------------------------------------------
 
@@ -217,8 +211,6 @@ def run_study(job: StudyJob) -> JobResult:
 
     try:
         with interruptible(), staged_dir(job.out_dir) as stage_dir:
-            if os.environ.get(INTERRUPT_ENV) == job.uid:
-                raise KeyboardInterrupt
             scan = ScanResult(root=job.root, studies=[job.study], skipped=[], n_files=job.n_files)
             try:
                 analysis = analyze_study(job.study, scan, job.options, timings=timings)
