@@ -91,6 +91,17 @@ def phase_commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return [("phase_a", phase_a + common), ("phase_b", phase_b + common)]
 
 
+def stamp_recipe(config: Path, argv: list[str] | None, wall_time_s: float) -> None:
+    """Record this command and its total wall time in the exported model's provenance."""
+    cfg = json.loads(config.read_text())
+    args = sys.argv[1:] if argv is None else argv
+    cfg.setdefault("training", {})["recipe"] = {
+        "command": " ".join(["python scripts/retrain_segmentation.py", *args]),
+        "wall_time_s": round(wall_time_s, 1),
+    }
+    config.write_text(json.dumps(cfg, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
@@ -114,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         record["wall_time_s"] = round(time.time() - t0, 1)
         (args.out_dir / "retrain.json").write_text(json.dumps(record, indent=1) + "\n")
     final = args.out_dir / "phase_b" / "export"
+    if record["phases"]:
+        stamp_recipe(final / "vertebrae_seg.json", argv, float(record["wall_time_s"]))  # type: ignore[arg-type]
     if args.export_dir is not None:
         args.export_dir.mkdir(parents=True, exist_ok=True)
         for f in final.glob("vertebrae_seg.*"):
