@@ -3,9 +3,9 @@
 
     .venv/bin/python scripts/retrain_segmentation.py --out-dir out/segmentation_retrain
 
-The committed model (``models/vertebrae_seg.*``) came from a chain of eight fine-tuning
-stages (models/README.md), some 4.5-5 h of CPU. This script is the consolidated recipe: two
-runs of ``scripts/train_segmentation.py`` with fixed seeds,
+The committed model (``models/vertebrae_seg.*``, since session 5) was made by this script,
+the consolidated form of an earlier chain of eight fine-tuning stages (models/README.md, some
+4.5-5 h of CPU): two runs of ``scripts/train_segmentation.py`` with fixed seeds,
 
 * phase A, from scratch: real training exams + 8 phantom volumes, cosine schedule from
   ``--lr`` 2e-3;
@@ -33,6 +33,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import train_segmentation
 
 logger = logging.getLogger("retrain_segmentation")
+
+#: train_segmentation.py's default model name: each phase writes <name>.pt / .json / .metrics.json.
+NAME = "vertebrae_seg"
+
+
+def export_dir(out_dir: Path, phase: str) -> Path:
+    """Where ``phase`` (phase_a / phase_b) writes its model."""
+    return out_dir / phase / "export"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,11 +82,11 @@ def phase_commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         common += ["--data", str(args.data)]
     a_dir = args.out_dir / "phase_a"
     b_dir = args.out_dir / "phase_b"
-    a_model = a_dir / "export" / "vertebrae_seg.pt"
+    a_model = export_dir(args.out_dir, "phase_a") / f"{NAME}.pt"
     phase_a = [
         "--epochs", str(args.epochs_a), "--lr", "2e-3", "--seed", "0", "--synthetic", "8",
         "--val-every", str(args.epochs_a),
-        "--out-dir", str(a_dir), "--export-dir", str(a_dir / "export"),
+        "--out-dir", str(a_dir), "--export-dir", str(export_dir(args.out_dir, "phase_a")),
     ]  # fmt: skip
     phase_b = [
         "--init", str(a_model), "--pseudo-s1", str(a_model),
@@ -86,7 +94,7 @@ def phase_commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         "--epochs", str(args.epochs_b), "--lr", "5e-4", "--seed", "1",
         "--synthetic", "16", "--synthetic-lesions", "0.5", "--boundary-weight", "3",
         "--val-every", str(args.epochs_b),
-        "--out-dir", str(b_dir), "--export-dir", str(b_dir / "export"),
+        "--out-dir", str(b_dir), "--export-dir", str(export_dir(args.out_dir, "phase_b")),
     ]  # fmt: skip
     return [("phase_a", phase_a + common), ("phase_b", phase_b + common)]
 
@@ -106,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    record: dict[str, object] = {"phases": []}
+    phases: list[dict[str, object]] = []
     t0 = time.time()
     for name, cmd in phase_commands(args):
-        export = args.out_dir / name / "export" / "vertebrae_seg.pt"
+        export = export_dir(args.out_dir, name) / f"{NAME}.pt"
         if args.resume and export.is_file():
             logger.info("%s: %s exists, skipped (--resume)", name, export)
             continue
@@ -119,17 +127,18 @@ def main(argv: list[str] | None = None) -> int:
         if rc != 0:
             logger.error("%s failed with exit status %d", name, rc)
             return rc
-        phases = record["phases"]
-        assert isinstance(phases, list)
         phases.append({"phase": name, "args": cmd, "wall_time_s": round(time.time() - t, 1)})
-        record["wall_time_s"] = round(time.time() - t0, 1)
+        record = {"phases": phases, "wall_time_s": round(time.time() - t0, 1)}
         (args.out_dir / "retrain.json").write_text(json.dumps(record, indent=1) + "\n")
-    final = args.out_dir / "phase_b" / "export"
-    if record["phases"]:
-        stamp_recipe(final / "vertebrae_seg.json", argv, float(record["wall_time_s"]))  # type: ignore[arg-type]
+    final = export_dir(args.out_dir, "phase_b")
+    if phases:
+        stamp_recipe(final / f"{NAME}.json", argv, time.time() - t0)
     if args.export_dir is not None:
+        if not (final / f"{NAME}.pt").is_file():
+            logger.error("%s has no %s.pt: nothing to copy to %s", final, NAME, args.export_dir)
+            return 1
         args.export_dir.mkdir(parents=True, exist_ok=True)
-        for f in final.glob("vertebrae_seg.*"):
+        for f in final.glob(f"{NAME}.*"):
             (args.export_dir / f.name).write_bytes(f.read_bytes())
         logger.info("copied %s to %s", final, args.export_dir)
     logger.info("done in %.1f min; model in %s", (time.time() - t0) / 60, final)

@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     import SimpleITK as sitk
     from scipy import ndimage
 
+    from acuity.errors import InputError
     from acuity.segment import segment_image
+    from acuity.segment.dataset import load_case
+    from acuity.segment.evaluate import score_case
     from acuity.segment.network import load_model
 
     data = args.data or shared_data_dir()
@@ -42,35 +45,32 @@ def main(argv: list[str] | None = None) -> int:
         p.error("no data folder: set ACUITY_DATA or pass --data")
     model = load_model(args.model) if args.model is not None else None
     print("case     Dice  eroded-1  outline offset (vox)")
-    for case in args.cases:
-        folder = Path(data) / "vertebrae" / case
-        if not folder.is_dir():
-            p.error(f"{folder} is not an exam folder")
-        image = sitk.ReadImage(str(folder / "image.nii.gz"))
-        ref = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "labels.nii.gz")))
+    for name in args.cases:
+        try:
+            case = load_case(Path(data) / "vertebrae" / name)
+        except InputError as exc:
+            p.error(f"{name}: {exc}")
+        ref = sitk.GetArrayFromImage(sitk.ReadImage(str(case.labels_path)))
+        image = sitk.ReadImage(str(case.image_path))
         pred = sitk.GetArrayFromImage(segment_image(image, model=model).label_map)
+        # Bodies matched as eval_segmentation.py matches them (best Dice per reference body).
+        score = score_case(case.case_id, case.sequence_group.value, pred, ref)
         # Signed distance to the reference surface: negative inside, positive outside.
         sdf = np.where(
             ref > 0,
             -ndimage.distance_transform_edt(ref > 0),
             ndimage.distance_transform_edt(ref == 0),
         )
-        dice: dict[int, list[float]] = {0: [], 1: []}
-        offsets = []
-        for t in (int(i) for i in np.unique(ref) if i):
-            tm = ref == t
-            ids, counts = np.unique(pred[tm], return_counts=True)
-            counts, ids = counts[ids > 0], ids[ids > 0]
-            if ids.size == 0:
+        eroded, offsets = [], []
+        for b in score.bodies:
+            if b.predicted_label == 0:
                 continue
-            pm = pred == ids[np.argmax(counts)]
-            for e in (0, 1):
-                q = ndimage.binary_erosion(pm, iterations=e) if e else pm
-                dice[e].append(2.0 * float((q & tm).sum()) / float(q.sum() + tm.sum()))
-            outline = pm & ~ndimage.binary_erosion(pm)
-            offsets.append(float(np.median(sdf[outline])))
+            tm, pm = ref == b.reference_label, pred == b.predicted_label
+            q = ndimage.binary_erosion(pm)
+            eroded.append(2.0 * float((q & tm).sum()) / float(q.sum() + tm.sum()))
+            offsets.append(float(np.median(sdf[pm & ~q])))
         print(
-            f"{case:8s} {np.mean(dice[0]):.3f}  {np.mean(dice[1]):.3f}     "
+            f"{case.case_id:8s} {score.mean_dice:.3f}  {np.mean(eroded):.3f}     "
             f"{np.mean(offsets):+.2f}"
         )
     return 0
