@@ -32,7 +32,11 @@ Printed: per-level confusion matrix and accuracy (edema-capable exams), AUC of t
 score (fraction of the body core scored edematous) for levels with vs without simulated edema,
 Genant grade agreement (Cohen's kappa, unweighted and linearly weighted) and height-loss error
 (percentage points) on all exams, the rate of non-``none`` findings (and of ``acute``) on the
-untouched levels, and the indeterminate check on the T1/T2 exams.
+untouched levels, and the indeterminate check on the T1/T2 exams. Also printed: what the
+readings mean for candidacy (simulated acute fractures read `acute`, sent to review or missed;
+levels read `acute` that are not), and the bodies that already carry a real deformity on the
+exam's expert masks (``real_deformities``), how they were read, and accuracy and kappa without
+them (their true acuity is unknown).
 """
 
 from __future__ import annotations
@@ -98,6 +102,9 @@ class LevelRow:
     edema_endplate: float | None = None
     matched: bool = True
     reasons: tuple[str, ...] = ()
+    #: The body already has a real deformity (Genant grade >= 1) on the exam's own expert
+    #: masks, before any simulation: its true acuity is unknown (see ``real_deformities``).
+    preexisting: bool = False
 
 
 def plan_lesions(case: Case, names: list[str], rng: np.random.Generator) -> list[object]:
@@ -261,6 +268,35 @@ def run_study(
     return rows, time.perf_counter() - t0
 
 
+def real_deformities(
+    case: Case, names: list[str], thresholds: Thresholds | None
+) -> dict[int, float]:
+    """Label -> height loss (%) of the exam's bodies that the morphometry grades >= 1 on the
+    exam's own expert masks, before any simulation (e.g. vb3-45 L1, a real 24 % wedge).
+
+    The simulator calls every untouched body ``none`` and builds its lesions on the real body,
+    but such a body is a real deformity of unknown age: ``none`` is not its truth, and neither
+    is the simulated acuity of a lesion laid on it. The report counts its levels, shows how they
+    were read and gives the headline figures with and without them.
+    """
+    import SimpleITK as sitk
+
+    from acuity.measure import BodyInput, measure_study
+
+    labels = sitk.ReadImage(str(case.labels_path))
+    ids = sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(labels)) if v)
+    bodies = [
+        BodyInput(k, _level_name(names[i] if i < len(names) else f"V{k}", k == ids[-1] and case.bottom_is_s1), 1.0, False)  # type: ignore[arg-type]
+        for i, k in enumerate(ids)
+    ]
+    findings = measure_study(labels, bodies, edema=None, thresholds=thresholds)
+    return {
+        f.label: float(f.morphometry.height_loss_pct)
+        for f in findings
+        if f.morphometry is not None and int(f.morphometry.genant_grade) >= 1
+    }
+
+
 def _level_name(name: str, bottom_s1: bool) -> str | None:
     """The truth's level name, None for the simulator's ``V<k>`` placeholders (S1 when the
     dataset says the lowest body is S1)."""
@@ -332,7 +368,7 @@ def report(rows: list[LevelRow]) -> str:
         cnt = Counter(r.pred_acuity for r in sub)
         rec = cnt[c] / len(sub) if sub else float("nan")
         lines.append(f"| {c} | " + " | ".join(str(cnt[p]) for p in cols) + f" | {rec:.3f} |")
-    acc = np.mean([r.pred_acuity == r.truth_acuity for r in cap]) if cap else float("nan")
+    acc = _acc(cap)
     lines.append("")
     lines.append(
         f"- accuracy (all levels): **{acc:.3f}** ({sum(r.pred_acuity == r.truth_acuity for r in cap)}/{len(cap)})"
@@ -344,6 +380,32 @@ def report(rows: list[LevelRow]) -> str:
                 f"- {c}: {np.mean([r.pred_acuity == c for r in sub]):.3f} "
                 f"({sum(r.pred_acuity == c for r in sub)}/{len(sub)})"
             )
+    # What the reading means for candidacy (acuity/clinical/engine.py): only `acute` can make a
+    # candidate; `edema_without_fracture` and `indeterminate` make the level at best
+    # `needs_review`; `chronic`, `none` and a missing body make it not a candidate.
+    review = (Acuity.EDEMA_WITHOUT_FRACTURE.value, Acuity.INDETERMINATE.value)
+    ac = [r for r in cap if r.truth_acuity == Acuity.ACUTE.value]
+    if ac:
+        n_rev = sum(r.pred_acuity in review for r in ac)
+        n_ok = sum(r.pred_acuity == Acuity.ACUTE.value for r in ac)
+        lines.append(
+            f"- simulated acute fractures, as candidacy sees them: {n_ok} `acute`, {n_rev} sent "
+            f"to review (`edema_without_fracture` / `indeterminate`), {len(ac) - n_ok - n_rev} "
+            f"missed (`chronic` / `none` / no body) of {len(ac)}"
+        )
+    not_ac = [r for r in cap if r.truth_acuity != Acuity.ACUTE.value]
+    lines.append(
+        f"- levels read `acute` that are not acute (a false path to candidacy): "
+        f"{sum(r.pred_acuity == Acuity.ACUTE.value for r in not_ac)}/{len(not_ac)}"
+        + "".join(
+            f"; {k} x{n}"
+            for k, n in sorted(
+                Counter(
+                    r.truth_acuity for r in not_ac if r.pred_acuity == Acuity.ACUTE.value
+                ).items()
+            )
+        )
+    )
     pos = [r.edema_fraction for r in cap if r.truth_edema and r.edema_fraction is not None]
     neg = [r.edema_fraction for r in cap if not r.truth_edema and r.edema_fraction is not None]
     lines.append(
@@ -353,6 +415,19 @@ def report(rows: list[LevelRow]) -> str:
     pos_r = [r.edema_ratio for r in cap if r.truth_edema and r.edema_ratio is not None]
     neg_r = [r.edema_ratio for r in cap if not r.truth_edema and r.edema_ratio is not None]
     lines.append(f"- AUC of the body's median signal ratio: **{auc(pos_r, neg_r):.3f}**")
+    pre = [r for r in cap if r.preexisting]
+    if pre:
+        clean = [r for r in cap if not r.preexisting]
+        read = Counter(f"{r.case}/{r.level} {r.pred_acuity}" for r in pre)
+        lines.append(
+            f"- levels of bodies with a real deformity on the expert masks (grade >= 1 before "
+            f"any simulation; true acuity unknown): {len(pre)}, read "
+            + ", ".join(f"{k} x{n}" for k, n in sorted(read.items()))
+        )
+        lines.append(
+            f"- accuracy without those levels: **{_acc(clean):.3f}** "
+            f"({sum(r.pred_acuity == r.truth_acuity for r in clean)}/{len(clean)})"
+        )
     tl = [r for r in cap if r.level != "S1"]
     lines.append(
         f"- accuracy without S1 (not graded; see docs/methods.md): "
@@ -367,6 +442,11 @@ def report(rows: list[LevelRow]) -> str:
         f"({100 * len(fp) / max(1, len(untouched)):.1f}%): "
         + (", ".join(f"{r.case}/{r.level} {r.pred_acuity}" for r in _unique(fp)) or "-")
         + f"; false `acute`: **{len(fa)}**"
+        + (
+            f" ({sum(r.preexisting for r in fp)} of the {len(fp)} on bodies with a real deformity)"
+            if any(r.preexisting for r in fp)
+            else ""
+        )
     )
     lines.append("")
     lines.append(
@@ -386,6 +466,16 @@ def report(rows: list[LevelRow]) -> str:
     for g in range(4):
         gcnt = Counter(p for t, p in zip(tg, pg) if t == g)
         lines.append(f"| {g} | " + " | ".join(str(gcnt[k]) for k in range(4)) + " |")
+    clean_g = [r for r in graded if not r.preexisting]
+    if len(clean_g) < len(graded):
+        tg_c = [r.truth_grade for r in clean_g]
+        pg_c = [int(r.pred_grade or 0) for r in clean_g]
+        lines.append("")
+        lines.append(
+            f"- without the {len(graded) - len(clean_g)} levels of bodies with a real deformity: "
+            f"kappa **{cohen_kappa(tg_c, pg_c):.3f}**, linearly weighted "
+            f"{cohen_kappa(tg_c, pg_c, weighted=True):.3f} ({len(clean_g)} levels)"
+        )
     frac = [r for r in graded if r.truth_grade >= 1 and r.pred_loss_pct is not None]
     err = np.array([float(r.pred_loss_pct) - r.truth_loss_pct for r in frac])  # type: ignore[arg-type]
     if err.size:
@@ -423,6 +513,10 @@ def report(rows: list[LevelRow]) -> str:
     if missing:
         lines.append(f"- levels without a matching body (model labels): {len(missing)}")
     return "\n".join(lines)
+
+
+def _acc(rows: list[LevelRow]) -> float:
+    return float(np.mean([r.pred_acuity == r.truth_acuity for r in rows])) if rows else float("nan")
 
 
 def _unique(rows: list[LevelRow]) -> list[LevelRow]:
@@ -504,6 +598,13 @@ def main(argv: list[str] | None = None) -> int:
                 or [f"V{i}" for i in range(1, case.n_bodies + 1)]
             )
             only = {int(x) for x in args.only.split(",")} if args.only else None
+            real = real_deformities(case, names, thresholds)
+            if real:
+                print(
+                    f"{cid}: real deformity on the expert masks: "
+                    + ", ".join(f"body {k} {v:.0f} %" for k, v in sorted(real.items())),
+                    file=sys.stderr,
+                )
             for sc in range(args.scenarios):
                 if only is not None and sc not in only:
                     continue
@@ -522,6 +623,8 @@ def main(argv: list[str] | None = None) -> int:
                     thresholds=thresholds,
                 )
                 shutil.rmtree(work, ignore_errors=True)
+                for r in got:
+                    r.preexisting = r.label in real
                 rows.extend(got)
                 desc = (
                     ", ".join(

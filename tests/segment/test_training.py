@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.scripts import load_script
 
 from acuity.segment.training import boundary_band, core_target, masked_loss
 
@@ -97,28 +98,11 @@ def test_synthetic_lesion_share_is_checked() -> None:
         synthetic_training_volumes(1, seed=3, lesion_p=1.5)
 
 
-def _script(name: str):  # type: ignore[no-untyped-def]
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    scripts = Path(__file__).resolve().parents[2] / "scripts"
-    sys.path.insert(0, str(scripts))
-    try:
-        spec = importlib.util.spec_from_file_location(name, scripts / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(scripts))
-
-
 def test_retrain_recipe_is_two_valid_training_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The one-command recipe: phase B starts from (and pseudo-labels S1 with) phase A's
     export, and both argument lists pass train_segmentation.py's own checks."""
-    retrain = _script("retrain_segmentation")
-    train = _script("train_segmentation")
+    retrain = load_script("retrain_segmentation")
+    train = load_script("train_segmentation")
     args = retrain.parse_args(["--out-dir", str(tmp_path), "--epochs-a", "2", "--epochs-b", "3"])
     (a_name, a_argv), (b_name, b_argv) = retrain.phase_commands(args)
     assert (a_name, b_name) == ("phase_a", "phase_b")

@@ -1,0 +1,57 @@
+"""The truth that ``scripts/validate_acuity.py`` scores against: real deformities already
+present on an exam's expert masks are found and kept apart from the headline figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers.scripts import load_script
+
+from acuity.measure.enum import Acuity
+from acuity.segment.dataset import load_case
+
+
+def _names(case_path: Path, n: int) -> list[str]:
+    meta = json.loads((case_path / "meta.json").read_text())
+    return list(meta.get("levels_top_to_bottom") or [f"V{i}" for i in range(1, n + 1)])
+
+
+def test_real_deformity_on_expert_masks(shared_data: Path) -> None:
+    validate = load_script("validate_acuity")
+    wedged = load_case(shared_data / "vertebrae" / "vb3-45")
+    found = validate.real_deformities(wedged, _names(wedged.path, wedged.n_bodies), None)
+    # vb3-45's L1 (label 1) is a real wedge of about a quarter of its height; no other body.
+    assert set(found) == {1}
+    assert 20.0 <= found[1] < 30.0
+    intact = load_case(shared_data / "vertebrae" / "vb3-29")
+    assert validate.real_deformities(intact, _names(intact.path, intact.n_bodies), None) == {}
+
+
+def _row(validate, truth: str, pred: str, *, pre: bool = False, touched: bool = True):  # type: ignore[no-untyped-def]
+    return validate.LevelRow(
+        case="c", scenario=1, level="L1", label=1, edema_capable=True, touched=touched,
+        truth_acuity=truth, truth_grade=0, truth_loss_pct=0.0, truth_deformity="none",
+        truth_edema=False, truth_ratio=None, pred_acuity=pred, pred_grade=0, pred_loss_pct=0.0,
+        pred_deformity="none", edema_fraction=0.0, edema_ratio=1.0, preexisting=pre,
+    )
+
+
+def test_report_keeps_real_deformities_apart() -> None:
+    validate = load_script("validate_acuity")
+    acute, none, chronic = Acuity.ACUTE.value, Acuity.NONE.value, Acuity.CHRONIC.value
+    ewf = Acuity.EDEMA_WITHOUT_FRACTURE.value
+    rows = [
+        _row(validate, acute, acute),
+        _row(validate, acute, ewf),
+        _row(validate, acute, chronic),
+        _row(validate, ewf, acute),
+        _row(validate, none, none, touched=False),
+        _row(validate, none, chronic, pre=True, touched=False),
+    ]
+    text = validate.report(rows)
+    assert "accuracy (all levels): **0.333** (2/6)" in text
+    assert "accuracy without those levels: **0.400** (2/5)" in text
+    assert "1 `acute`, 1 sent to review" in text and "1 missed" in text
+    assert "not acute (a false path to candidacy): 1/3; edema_without_fracture x1" in text
+    assert "(1 of the 1 on bodies with a real deformity)" in text
