@@ -431,9 +431,14 @@ def report(rows: list[LevelRow]) -> str:
     tl = [r for r in cap if r.level != "S1"]
     lines.append(
         f"- accuracy without S1 (not graded; see docs/methods.md): "
-        f"{np.mean([r.pred_acuity == r.truth_acuity for r in tl]):.3f} "
-        f"({sum(r.pred_acuity == r.truth_acuity for r in tl)}/{len(tl)})"
+        f"{_acc(tl):.3f} ({sum(r.pred_acuity == r.truth_acuity for r in tl)}/{len(tl)})"
     )
+    if pre:
+        tl_clean = [r for r in tl if not r.preexisting]
+        lines.append(
+            f"- accuracy without S1 and without the real deformities: {_acc(tl_clean):.3f} "
+            f"({sum(r.pred_acuity == r.truth_acuity for r in tl_clean)}/{len(tl_clean)})"
+        )
     untouched = [r for r in cap if not r.touched]
     fp = [r for r in untouched if r.pred_acuity not in (Acuity.NONE.value,)]
     fa = [r for r in untouched if r.pred_acuity == Acuity.ACUTE.value]

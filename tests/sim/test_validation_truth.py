@@ -28,12 +28,29 @@ def test_real_deformity_on_expert_masks(shared_data: Path) -> None:
     assert validate.real_deformities(intact, _names(intact.path, intact.n_bodies), None) == {}
 
 
-def _row(validate, truth: str, pred: str, *, pre: bool = False, touched: bool = True):  # type: ignore[no-untyped-def]
+def _row(
+    validate, truth: str, pred: str, *, pre: bool = False, touched: bool = True, level: str = "L1"
+):  # type: ignore[no-untyped-def]
     return validate.LevelRow(
-        case="c", scenario=1, level="L1", label=1, edema_capable=True, touched=touched,
-        truth_acuity=truth, truth_grade=0, truth_loss_pct=0.0, truth_deformity="none",
-        truth_edema=False, truth_ratio=None, pred_acuity=pred, pred_grade=0, pred_loss_pct=0.0,
-        pred_deformity="none", edema_fraction=0.0, edema_ratio=1.0, preexisting=pre,
+        case="c",
+        scenario=1,
+        level=level,
+        label=1,
+        edema_capable=True,
+        touched=touched,
+        truth_acuity=truth,
+        truth_grade=0,
+        truth_loss_pct=0.0,
+        truth_deformity="none",
+        truth_edema=False,
+        truth_ratio=None,
+        pred_acuity=pred,
+        pred_grade=0,
+        pred_loss_pct=0.0,
+        pred_deformity="none",
+        edema_fraction=0.0,
+        edema_ratio=1.0,
+        preexisting=pre,
     )
 
 
@@ -48,10 +65,13 @@ def test_report_keeps_real_deformities_apart() -> None:
         _row(validate, ewf, acute),
         _row(validate, none, none, touched=False),
         _row(validate, none, chronic, pre=True, touched=False),
+        _row(validate, none, Acuity.INDETERMINATE.value, touched=False, level="S1"),
     ]
     text = validate.report(rows)
-    assert "accuracy (all levels): **0.333** (2/6)" in text
-    assert "accuracy without those levels: **0.400** (2/5)" in text
+    assert "accuracy (all levels): **0.286** (2/7)" in text
+    assert "accuracy without those levels: **0.333** (2/6)" in text
+    assert "accuracy without S1 (not graded; see docs/methods.md): 0.333 (2/6)" in text
+    assert "accuracy without S1 and without the real deformities: 0.400 (2/5)" in text
     assert "1 `acute`, 1 sent to review" in text and "1 missed" in text
-    assert "not acute (a false path to candidacy): 1/3; edema_without_fracture x1" in text
-    assert "(1 of the 1 on bodies with a real deformity)" in text
+    assert "not acute (a false path to candidacy): 1/4; edema_without_fracture x1" in text
+    assert "(1 of the 2 on bodies with a real deformity)" in text
