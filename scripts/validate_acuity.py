@@ -285,10 +285,10 @@ def real_deformities(
 
     labels = sitk.ReadImage(str(case.labels_path))
     ids = sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(labels)) if v)
-    bodies = [
-        BodyInput(k, _level_name(names[i] if i < len(names) else f"V{k}", k == ids[-1] and case.bottom_is_s1), 1.0, False)  # type: ignore[arg-type]
-        for i, k in enumerate(ids)
-    ]
+    bodies = []
+    for i, k in enumerate(ids):
+        name = _level_name(names[i] if i < len(names) else f"V{k}", k == ids[-1] and case.bottom_is_s1)
+        bodies.append(BodyInput(k, name, 1.0, False))  # type: ignore[arg-type]
     findings = measure_study(labels, bodies, edema=None, thresholds=thresholds)
     return {
         f.label: float(f.morphometry.height_loss_pct)
@@ -368,11 +368,9 @@ def report(rows: list[LevelRow]) -> str:
         cnt = Counter(r.pred_acuity for r in sub)
         rec = cnt[c] / len(sub) if sub else float("nan")
         lines.append(f"| {c} | " + " | ".join(str(cnt[p]) for p in cols) + f" | {rec:.3f} |")
-    acc = _acc(cap)
     lines.append("")
-    lines.append(
-        f"- accuracy (all levels): **{acc:.3f}** ({sum(r.pred_acuity == r.truth_acuity for r in cap)}/{len(cap)})"
-    )
+    acc, counts = _acc(cap).split(" ", 1)
+    lines.append(f"- accuracy (all levels): **{acc}** {counts}")
     for c in (Acuity.ACUTE.value, Acuity.CHRONIC.value, Acuity.NONE.value):
         sub = [r for r in cap if r.truth_acuity == c]
         if sub:
@@ -424,21 +422,15 @@ def report(rows: list[LevelRow]) -> str:
             f"any simulation; true acuity unknown): {len(pre)}, read "
             + ", ".join(f"{k} x{n}" for k, n in sorted(read.items()))
         )
-        lines.append(
-            f"- accuracy without those levels: **{_acc(clean):.3f}** "
-            f"({sum(r.pred_acuity == r.truth_acuity for r in clean)}/{len(clean)})"
-        )
+        acc, counts = _acc(clean).split(" ", 1)
+        lines.append(f"- accuracy without those levels: **{acc}** {counts}")
     tl = [r for r in cap if r.level != "S1"]
     lines.append(
-        f"- accuracy without S1 (not graded; see docs/methods.md): "
-        f"{_acc(tl):.3f} ({sum(r.pred_acuity == r.truth_acuity for r in tl)}/{len(tl)})"
+        f"- accuracy without S1 (not graded; see docs/methods.md): {_acc(tl)}"
     )
     if pre:
         tl_clean = [r for r in tl if not r.preexisting]
-        lines.append(
-            f"- accuracy without S1 and without the real deformities: {_acc(tl_clean):.3f} "
-            f"({sum(r.pred_acuity == r.truth_acuity for r in tl_clean)}/{len(tl_clean)})"
-        )
+        lines.append(f"- accuracy without S1 and without the real deformities: {_acc(tl_clean)}")
     untouched = [r for r in cap if not r.touched]
     fp = [r for r in untouched if r.pred_acuity not in (Acuity.NONE.value,)]
     fa = [r for r in untouched if r.pred_acuity == Acuity.ACUTE.value]
@@ -520,8 +512,10 @@ def report(rows: list[LevelRow]) -> str:
     return "\n".join(lines)
 
 
-def _acc(rows: list[LevelRow]) -> float:
-    return float(np.mean([r.pred_acuity == r.truth_acuity for r in rows])) if rows else float("nan")
+def _acc(rows: list[LevelRow]) -> str:
+    """Accuracy of ``rows`` as printed: ``0.934 (185/198)``."""
+    right = sum(r.pred_acuity == r.truth_acuity for r in rows)
+    return f"{right / len(rows) if rows else float('nan'):.3f} ({right}/{len(rows)})"
 
 
 def _unique(rows: list[LevelRow]) -> list[LevelRow]:
