@@ -268,9 +268,7 @@ def run_study(
     return rows, time.perf_counter() - t0
 
 
-def real_deformities(
-    case: Case, names: list[str], thresholds: Thresholds | None
-) -> dict[int, float]:
+def real_deformities(case: Case, thresholds: Thresholds | None) -> dict[int, float]:
     """Label -> height loss (%) of the exam's bodies that the morphometry grades >= 1 on the
     exam's own expert masks, before any simulation (e.g. vb3-45 L1, a real 24 % wedge).
 
@@ -282,13 +280,17 @@ def real_deformities(
     import SimpleITK as sitk
 
     from acuity.measure import BodyInput, measure_study
+    from acuity.segment.level import VertebraLevel
 
     labels = sitk.ReadImage(str(case.labels_path))
     ids = sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(labels)) if v)
     bodies = []
-    for i, k in enumerate(ids):
-        name = _level_name(names[i] if i < len(names) else f"V{k}", k == ids[-1] and case.bottom_is_s1)
-        bodies.append(BodyInput(k, name, 1.0, False))  # type: ignore[arg-type]
+    for k in ids:
+        # Named as run_study names the truth's bodies: the meta's levels, S1 at the bottom.
+        level = case.levels[k - 1] if case.levels and k <= len(case.levels) else None
+        if k == ids[-1] and case.bottom_is_s1:
+            level = VertebraLevel.S1
+        bodies.append(BodyInput(k, level, 1.0, False))
     findings = measure_study(labels, bodies, edema=None, thresholds=thresholds)
     return {
         f.label: float(f.morphometry.height_loss_pct)
@@ -425,9 +427,7 @@ def report(rows: list[LevelRow]) -> str:
         acc, counts = _acc(clean).split(" ", 1)
         lines.append(f"- accuracy without those levels: **{acc}** {counts}")
     tl = [r for r in cap if r.level != "S1"]
-    lines.append(
-        f"- accuracy without S1 (not graded; see docs/methods.md): {_acc(tl)}"
-    )
+    lines.append(f"- accuracy without S1 (not graded; see docs/methods.md): {_acc(tl)}")
     if pre:
         tl_clean = [r for r in tl if not r.preexisting]
         lines.append(f"- accuracy without S1 and without the real deformities: {_acc(tl_clean)}")
@@ -586,18 +586,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot load the segmentation model: {exc}", file=sys.stderr)
             return 2
     thresholds = Thresholds.load(args.thresholds)
+    try:  # every exam read before the first (long) study: a bad name fails at once
+        cases = [load_case(data / "vertebrae" / cid) for cid in ids]
+    except InputError as exc:
+        p.error(str(exc))
     rows: list[LevelRow] = []
     work_root = Path(tempfile.mkdtemp(prefix="acuity_validate_"))
     started = time.perf_counter()
     try:
-        for ci, cid in enumerate(ids):
-            case = load_case(data / "vertebrae" / cid)
+        for ci, (cid, case) in enumerate(zip(ids, cases)):
             names = list(
                 json.loads((case.path / "meta.json").read_text()).get("levels_top_to_bottom")
                 or [f"V{i}" for i in range(1, case.n_bodies + 1)]
             )
             only = {int(x) for x in args.only.split(",")} if args.only else None
-            real = real_deformities(case, names, thresholds)
+            real = real_deformities(case, thresholds)
             if real:
                 print(
                     f"{cid}: real deformity on the expert masks: "
