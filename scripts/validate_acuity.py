@@ -105,6 +105,9 @@ class LevelRow:
     #: The body already has a real deformity (Genant grade >= 1) on the exam's own expert
     #: masks, before any simulation: its true acuity is unknown (see ``real_deformities``).
     preexisting: bool = False
+    #: The exam's sequence group (T1, T2, TIRM, water): the segmentation model's accuracy
+    #: differs by group, so the morphometry is also reported per group.
+    group: str = ""
 
 
 def plan_lesions(case: Case, names: list[str], rng: np.random.Generator) -> list[object]:
@@ -263,6 +266,7 @@ def run_study(
                 edema_endplate=e.endplate_ratio if e is not None else None,
                 matched=f is not None,
                 reasons=tuple(f.reasons) if f is not None else (),
+                group=case.sequence_group.value,
             )
         )
     return rows, time.perf_counter() - t0
@@ -502,6 +506,7 @@ def report(rows: list[LevelRow]) -> str:
             f"- deformity type agreement on fractured levels graded >= 1: "
             f"{np.mean([r.pred_deformity == r.truth_deformity for r in dt]):.3f} ({len(dt)})"
         )
+    lines.extend(group_table(graded))
     t12 = [r for r in rows if not r.edema_capable]
     if t12:
         ok = sum(r.pred_acuity == Acuity.INDETERMINATE.value for r in t12)
@@ -510,6 +515,31 @@ def report(rows: list[LevelRow]) -> str:
     if missing:
         lines.append(f"- levels without a matching body (model labels): {len(missing)}")
     return "\n".join(lines)
+
+
+def group_table(graded: list[LevelRow]) -> list[str]:
+    """Genant kappa and height-loss error per sequence group (lines of the report)."""
+    groups = sorted({r.group for r in graded if r.group})
+    if len(groups) < 2:
+        return []
+    out = [
+        "",
+        (
+            "| sequence group | levels | Genant kappa | fractured levels "
+            "| height-loss error, mean (pp) | mean absolute (pp) |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
+    for g in groups:
+        rs = [r for r in graded if r.group == g]
+        kappa = cohen_kappa([r.truth_grade for r in rs], [int(r.pred_grade or 0) for r in rs])
+        err = np.array(
+            [float(r.pred_loss_pct or 0.0) - r.truth_loss_pct for r in rs if r.truth_grade >= 1]
+        )
+        mean = f"{err.mean():+.1f}" if err.size else "-"
+        mae = f"{np.abs(err).mean():.1f}" if err.size else "-"
+        out.append(f"| {g} | {len(rs)} | {kappa:.3f} | {err.size} | {mean} | {mae} |")
+    return out
 
 
 def _acc(rows: list[LevelRow]) -> str:

@@ -69,3 +69,27 @@ def test_report_keeps_real_deformities_apart() -> None:
     assert "1 `acute`, 1 sent to review" in text and "1 missed" in text
     assert "not acute (a false path to candidacy): 1/4; edema_without_fracture x1" in text
     assert "(1 of the 2 on bodies with a real deformity)" in text
+
+
+def test_report_gives_morphometry_per_sequence_group() -> None:
+    validate = load_script("validate_acuity")
+    none = Acuity.NONE.value
+    rows = []
+    # water: one fracture graded right (loss 30 % read 26 %), one intact read as grade 1.
+    for truth_g, pred_g, t_loss, p_loss in ((2, 2, 30.0, 26.0), (0, 1, 0.0, 21.0)):
+        r = _row(validate, none, none)
+        r.group, r.truth_grade, r.pred_grade = "water", truth_g, pred_g
+        r.truth_loss_pct, r.pred_loss_pct = t_loss, p_loss
+        rows.append(r)
+    # T2: both right.
+    for truth_g, t_loss, p_loss in ((1, 22.0, 24.0), (0, 0.0, 5.0)):
+        r = _row(validate, none, none)
+        r.group, r.truth_grade, r.pred_grade = "T2", truth_g, truth_g
+        r.truth_loss_pct, r.pred_loss_pct = t_loss, p_loss
+        rows.append(r)
+    text = validate.report(rows)
+    assert "| T2 | 2 | 1.000 | 1 | +2.0 | 2.0 |" in text
+    # water: truth (2, 0) vs predicted (2, 1): observed agreement 1/2, chance 1/4 -> 0.333.
+    assert "| water | 2 | 0.333 | 1 | -4.0 | 4.0 |" in text
+    # One group only: no table.
+    assert "| sequence group |" not in validate.report(rows[:2])
