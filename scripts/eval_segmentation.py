@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--body-threshold", type=float, default=None, help="override the model's body threshold")
     p.add_argument("--no-mirror", action="store_true", help="without the left-right mirror averaging")
+    p.add_argument(
+        "--no-refine", action="store_true", help="without the model's per-body outline refiner"
+    )
     p.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     p.add_argument(
         "--fractures",
@@ -122,12 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_mirror or args.body_threshold is not None:
         from dataclasses import replace
 
-        from acuity.segment import LoadedModel
-
         cfg = replace(model.config, mirror_tta=model.config.mirror_tta and not args.no_mirror)
         if args.body_threshold is not None:
             cfg = replace(cfg, body_threshold=args.body_threshold)
-        model = LoadedModel(config=cfg, network=model.network)
+        model = replace(model, config=cfg)
     results = []
     print(
         f"{'case':<8} {'group':<6} {'Dice':>6} {'min':>6} {'det':>5} {'pred':>4} {'false':>5} "
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         known = ~np.broadcast_to(unlabelled_region(ref, case.bottom_is_s1), ref.shape)
         source = simulate_thick_slices(image, args.slices_mm) if args.slices_mm else image
         t0 = time.perf_counter()
-        seg = segment_image(source, model=model)
+        seg = segment_image(source, model=model, refine=not args.no_refine)
         dt = time.perf_counter() - t0
         extra: dict = {"seconds": round(dt, 2)}
         if args.slices_mm:

@@ -158,6 +158,7 @@ def run_study(
     scenario: int,
     cache: Path | None = None,
     thresholds: Thresholds | None = None,
+    refine: bool = True,
 ) -> tuple[list[LevelRow], float]:
     import SimpleITK as sitk
 
@@ -220,7 +221,7 @@ def run_study(
 
         if any_image is None:
             raise InputError(f"{case.case_id}: no series selected to segment")
-        seg = segment_image(any_image, model=model)  # type: ignore[arg-type]
+        seg = segment_image(any_image, model=model, refine=refine)  # type: ignore[arg-type]
         labels = seg.label_map
         bodies = list(seg.bodies)  # type: ignore[arg-type]
         match = match_bodies(sitk.GetArrayFromImage(truth_labels), sitk.GetArrayFromImage(labels))
@@ -563,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--labels", choices=["truth", "model"], default="truth")
     p.add_argument("--model", default=None, help="segmentation model file (--labels model)")
+    p.add_argument(
+        "--no-refine",
+        action="store_true",
+        help="--labels model without the model's per-body outline refiner",
+    )
     p.add_argument("--split", type=Path, default=ROOT / "models" / "vertebrae_split.json")
     p.add_argument(
         "--cases",
@@ -653,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
                     sc,
                     cache=args.cache,
                     thresholds=thresholds,
+                    refine=not args.no_refine,
                 )
                 shutil.rmtree(work, ignore_errors=True)
                 for r in got:

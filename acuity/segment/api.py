@@ -112,13 +112,15 @@ def segment_image(
     lowest_level: VertebraLevel | str | None = None,
     level_at: tuple[BodyPosition, VertebraLevel | str] | None = None,
     model: LoadedModel | str | Path | None = None,
+    refine: bool = True,
 ) -> Segmentation:
     """Segment every vertebral body of ``image`` (any orientation and spacing, LPS).
 
     Returns the instance label map on ``image``'s own grid (1..N superior to inferior) and
     one :class:`VertebralBody` per label. Levels come from the S1 anchor, or from a hint:
     ``lowest_level="L5"`` (the lowest body found) or ``level_at=(pos, "L3")`` where ``pos``
-    is a label number or an LPS point (mm) inside a body.
+    is a label number or an LPS point (mm) inside a body. ``refine=False`` skips the
+    model's per-body outline refiner (:mod:`acuity.segment.refine`), when it has one.
     """
     check_image(image)
     try:
@@ -132,17 +134,26 @@ def segment_image(
     cfg = loaded.config
     t0 = time.perf_counter()
     work = to_working(image, inplane_mm=cfg.inplane_mm, min_slice_mm=cfg.min_slice_mm)
-    from acuity.segment.infer import predict_probabilities
+    from acuity.segment.infer import normalise, predict_probabilities
 
-    probs = predict_probabilities(sitk.GetArrayFromImage(work), loaded)
+    work_arr = sitk.GetArrayFromImage(work)
+    probs = predict_probabilities(work_arr, loaded)
     # S1 is a vertebral body: where the S1 channel is surer than the body channel (the
     # sacrum is body in some training exams and unlabelled in others), it decides.
     np.maximum(probs[0], probs[2], out=probs[0])
     spacing_zyx = tuple(float(v) for v in reversed(work.GetSpacing()))  # type: ignore[no-untyped-call]
     params = _instance_params(loaded)
     work_labels = separate_bodies(probs, spacing_zyx, params)  # type: ignore[arg-type]
+    body_prob = probs[0]
+    refiner_path = loaded.refiner_path() if refine else None
+    if refiner_path is not None:
+        from acuity.segment.refine import load_refiner, refine_bodies
+
+        work_labels, body_prob = refine_bodies(
+            normalise(work_arr, cfg.percentiles), probs[0], work_labels, load_refiner(refiner_path)
+        )
     work_info = {i.label: i for i in describe_instances(work_labels, probs, spacing_zyx, params)}  # type: ignore[arg-type]
-    lab = _to_input_grid(work_labels, probs[0], work, image, cfg.body_threshold)
+    lab = _to_input_grid(work_labels, body_prob, work, image, cfg.body_threshold)
 
     # Order superior to inferior by the centroid's LPS z (head is +z).
     present = [int(v) for v in np.unique(lab) if v]

@@ -39,10 +39,16 @@ def fracture_case(
     *,
     max_bodies: int = 2,
     skip_lowest: int = 1,
+    edema_only: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """A copy of ``image`` / ``labels`` (Z, Y, X on ``grid``, the exam's 1 mm grid) with
     1..max_bodies bodies compressed (and some given edema); returns (image, labels, a
-    description of each compressed body by label)."""
+    description of each changed body by label).
+
+    With probability ``edema_only`` one more body gets marrow edema without a compression
+    (a bone bruise or an occult fracture): without such bodies a network learns that a
+    bright band under an endplate is always a stretched disc above a collapsed body.
+    """
     from acuity.sim.lesion import add_edema, compress_body
 
     ids = [int(v) for v in np.unique(labels) if v]
@@ -74,6 +80,19 @@ def fracture_case(
             arr = ed.image
             text += f" + {pattern.value} edema"
         done[int(k)] = text
+    spare = [k for k in eligible if k not in chosen]
+    if edema_only > 0 and spare and rng.random() < edema_only:
+        k = int(rng.choice(spare))
+        pattern = EdemaPattern(str(rng.choice(["band", "diffuse"])))
+        kind = DeformityType(str(rng.choice(["wedge", "biconcave"])))
+        try:
+            arr = add_edema(
+                arr, lab, grid, k, _CONTRAST[case.sequence_group], pattern=pattern,
+                endplates=kind, seed=int(rng.integers(0, 2**31)),
+            ).image
+            done[k] = f"{pattern.value} edema, no compression"
+        except (AcuityError, ValueError) as exc:
+            logger.debug("%s body %d: no edema added: %s", case.case_id, k, exc)
     if image.dtype == np.uint8:
         arr = np.clip(arr, 0, 255)
     return arr.astype(np.float32), lab, done

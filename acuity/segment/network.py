@@ -60,6 +60,10 @@ class ModelConfig:
     min_body_fraction: float = 0.2
     min_core_mm3: float = 150.0
     output_channels: tuple[str, ...] = CHANNELS
+    #: Name of the per-body outline refiner trained on this model's outputs
+    #: (:mod:`acuity.segment.refine`; ``<refiner>.pt`` / ``.json`` beside this model's files);
+    #: "" for none.
+    refiner: str = ""
     #: Free-form provenance written by the training script (data, split, seed, wall time).
     training: dict[str, Any] = field(default_factory=dict)
 
@@ -133,6 +137,14 @@ class LoadedModel:
 
     config: ModelConfig
     network: torch.nn.Module
+    #: Folder of the model's files (where its refiner is looked up); None: not from files.
+    folder: Path | None = None
+
+    def refiner_path(self) -> Path | None:
+        """Weights of the model's outline refiner, or None when it has none."""
+        if not self.config.refiner or self.folder is None:
+            return None
+        return self.folder / f"{self.config.refiner}.pt"
 
 
 _CACHE: dict[Path, LoadedModel] = {}
@@ -175,7 +187,7 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     except RuntimeError as exc:
         raise ConfigError(f"weights {weights} do not fit the network of {cfg_path}: {exc}") from None
     net.eval()
-    model = LoadedModel(config=config, network=net)
+    model = LoadedModel(config=config, network=net, folder=weights.parent)
     _CACHE[key] = model
     logger.info("loaded segmentation model %s from %s", config.name, weights)
     return model

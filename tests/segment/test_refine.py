@@ -1,0 +1,84 @@
+"""The per-body outline refiner: its configuration, its inputs, and what it does to a real exam."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from acuity.errors import ConfigError
+from acuity.segment import LoadedModel, Segmentation, segment_image
+from acuity.segment.refine import INPUTS, RefinerConfig, body_input, crop2d, load_refiner
+
+
+def test_config_validates_and_round_trips() -> None:
+    cfg = RefinerConfig(name="r", training={"seed": 1})
+    assert RefinerConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ConfigError, match="'crop' 60 must be a positive multiple of 8"):
+        RefinerConfig(name="r", crop=60)
+    with pytest.raises(ConfigError, match="'strides' needs 3 values"):
+        RefinerConfig(name="r", strides=(2, 2))
+    with pytest.raises(ConfigError, match="unknown fields \\['colour'\\]"):
+        RefinerConfig.from_dict({"name": "r", "colour": 1})
+    with pytest.raises(ConfigError, match="'inputs' must be"):
+        RefinerConfig(name="r", inputs=("image",))
+
+
+def test_missing_refiner_file_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="train_refiner.py"):
+        load_refiner(tmp_path / "nope.pt")
+
+
+def test_crop_pads_with_zeros_outside_the_array() -> None:
+    a = np.arange(100, dtype=np.float32).reshape(10, 10)
+    c = crop2d(a, 1.0, 8.0, 8)  # rows -3..4, columns 4..11
+    assert c.shape == (8, 8)
+    assert c[3, 0] == a[0, 4] and c[7, 5] == a[4, 9]
+    assert not c[:3].any() and not c[:, 6:].any()
+
+
+def test_body_input_channels() -> None:
+    image = np.random.default_rng(0).random((5, 40, 40)).astype(np.float32)  # (Z, Y, X)
+    prob = np.zeros_like(image)
+    labels = np.zeros(image.shape, dtype=np.uint8)
+    labels[1:4, 10:20, 12:30] = 2
+    labels[1:4, 24:34, 12:30] = 3
+    prob[labels > 0] = 0.9
+    x = body_input(image, prob, labels, 2, 0, (15.0, 20.0), 32)
+    assert x.shape == (len(INPUTS), 32, 32)
+    # Slice 0 has no slice before it: the edge slice is repeated.
+    np.testing.assert_array_equal(x[0], x[1])
+    np.testing.assert_array_equal(x[2], crop2d(image[1], 15.0, 20.0, 32))
+    # The mask channel holds body 2 only; the probability channel every body.
+    assert not x[4].any()
+    x = body_input(image, prob, labels, 2, 2, (15.0, 20.0), 32)
+    assert x[4].sum() == 10 * 18
+    assert (x[3] > 0).sum() > x[4].sum()
+
+
+def test_refiner_is_used_and_can_be_switched_off(
+    case_image: sitk.Image, case_reference: sitk.Image, case_seg: Segmentation, seg_model: LoadedModel
+) -> None:
+    """On a validation exam (vb1-03, never trained on by either network) the refined outlines
+    are at least as close to the reference as the main network's."""
+    assert seg_model.refiner_path() is not None and seg_model.refiner_path().is_file()  # type: ignore[union-attr]
+    plain = segment_image(case_image, model=seg_model, refine=False)
+    assert [b.level for b in plain.bodies] == [b.level for b in case_seg.bodies]
+    ref = sitk.GetArrayFromImage(case_reference)
+    dice = {}
+    for name, seg in (("refined", case_seg), ("plain", plain)):
+        lab = sitk.GetArrayFromImage(seg.label_map)
+        scores = []
+        for k in (int(v) for v in np.unique(ref) if v):
+            ids, cnt = np.unique(lab[ref == k], return_counts=True)
+            j = max((c, i) for i, c in zip(ids, cnt) if i)[1]
+            a, b = lab == j, ref == k
+            scores.append(2 * (a & b).sum() / (a.sum() + b.sum()))
+        dice[name] = float(np.mean(scores))
+    assert not np.array_equal(
+        sitk.GetArrayFromImage(case_seg.label_map), sitk.GetArrayFromImage(plain.label_map)
+    )
+    assert dice["refined"] >= dice["plain"] - 0.005, dice
