@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from acuity.errors import ConfigError
 
@@ -149,36 +150,29 @@ class LoadedModel:
 
 _CACHE: dict[Path, LoadedModel] = {}
 
+C = TypeVar("C")
 
-def load_model(path: str | Path | None = None) -> LoadedModel:
-    """Load ``<name>.json`` + ``<name>.pt`` from disk (cached per path).
 
-    ``path`` is the ``.pt`` or ``.json`` file, or a model name looked up in :func:`models_dir`;
-    None is the default model. Nothing is ever downloaded.
-    """
+def load_files(
+    weights: Path,
+    what: str,
+    hint: str,
+    parse: Callable[[dict[str, Any]], C],
+    build: Callable[[C], torch.nn.Module],
+) -> tuple[C, torch.nn.Module]:
+    """(configuration, network in eval mode) from ``weights`` (a ``state_dict``, loaded with
+    ``weights_only=True``) and the JSON file beside it; ``hint`` says how to get them."""
     import torch
 
-    if path is None:
-        path = models_dir() / f"{DEFAULT_MODEL}.pt"
-    p = Path(path)
-    if p.suffix not in {".pt", ".json"}:
-        p = models_dir() / f"{p.name}.pt"
-    weights, cfg_path = p.with_suffix(".pt"), p.with_suffix(".json")
-    key = weights.resolve()
-    if key in _CACHE:
-        return _CACHE[key]
+    cfg_path = weights.with_suffix(".json")
     for f in (weights, cfg_path):
         if not f.is_file():
-            raise ConfigError(
-                f"segmentation model file {f} not found; train one with "
-                "scripts/train_segmentation.py or set ACUITY_MODELS to the folder holding "
-                f"{DEFAULT_MODEL}.pt and {DEFAULT_MODEL}.json"
-            )
+            raise ConfigError(f"{what} file {f} not found; {hint}")
     try:
-        config = ModelConfig.from_dict(json.loads(cfg_path.read_text()))
+        config = parse(json.loads(cfg_path.read_text()))
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"model config {cfg_path} is not valid JSON: {exc}") from None
-    net = build_network(config)
+        raise ConfigError(f"{what} config {cfg_path} is not valid JSON: {exc}") from None
+    net = build(config)
     state = torch.load(weights, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
@@ -187,6 +181,32 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     except RuntimeError as exc:
         raise ConfigError(f"weights {weights} do not fit the network of {cfg_path}: {exc}") from None
     net.eval()
+    return config, net
+
+
+def load_model(path: str | Path | None = None) -> LoadedModel:
+    """Load ``<name>.json`` + ``<name>.pt`` from disk (cached per path).
+
+    ``path`` is the ``.pt`` or ``.json`` file, or a model name looked up in :func:`models_dir`;
+    None is the default model. Nothing is ever downloaded.
+    """
+    if path is None:
+        path = models_dir() / f"{DEFAULT_MODEL}.pt"
+    p = Path(path)
+    if p.suffix not in {".pt", ".json"}:
+        p = models_dir() / f"{p.name}.pt"
+    weights = p.with_suffix(".pt")
+    key = weights.resolve()
+    if key in _CACHE:
+        return _CACHE[key]
+    config, net = load_files(
+        weights,
+        "segmentation model",
+        "train one with scripts/train_segmentation.py or set ACUITY_MODELS to the folder holding "
+        f"{DEFAULT_MODEL}.pt and {DEFAULT_MODEL}.json",
+        ModelConfig.from_dict,
+        build_network,
+    )
     model = LoadedModel(config=config, network=net, folder=weights.parent)
     _CACHE[key] = model
     logger.info("loaded segmentation model %s from %s", config.name, weights)

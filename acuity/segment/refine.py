@@ -21,7 +21,6 @@ the surer one has it.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 from scipy import ndimage
 
 from acuity.errors import ConfigError
+from acuity.segment.network import load_files
 
 if TYPE_CHECKING:
     import torch
@@ -124,29 +124,17 @@ _CACHE: dict[Path, LoadedRefiner] = {}
 
 def load_refiner(weights: Path) -> LoadedRefiner:
     """Load ``<name>.pt`` + ``<name>.json`` (cached per path); nothing is downloaded."""
-    import torch
-
-    cfg_path = weights.with_suffix(".json")
     key = weights.resolve()
     if key in _CACHE:
         return _CACHE[key]
-    for f in (weights, cfg_path):
-        if not f.is_file():
-            raise ConfigError(
-                f"refiner file {f} not found; train one with scripts/train_refiner.py, or set "
-                "the main model's 'refiner' to \"\" to segment without it"
-            )
-    try:
-        config = RefinerConfig.from_dict(json.loads(cfg_path.read_text()))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"refiner config {cfg_path} is not valid JSON: {exc}") from None
-    net = build_refiner(config)
-    state = torch.load(weights, map_location="cpu", weights_only=True)
-    try:
-        net.load_state_dict({k: v.float() for k, v in state.items()})
-    except RuntimeError as exc:
-        raise ConfigError(f"weights {weights} do not fit the network of {cfg_path}: {exc}") from None
-    net.eval()
+    config, net = load_files(
+        weights,
+        "refiner",
+        "train one with scripts/train_refiner.py, or set the main model's 'refiner' to \"\" "
+        "to segment without it",
+        RefinerConfig.from_dict,
+        build_refiner,
+    )
     loaded = LoadedRefiner(config=config, network=net)
     _CACHE[key] = loaded
     logger.info("loaded outline refiner %s from %s", config.name, weights)
