@@ -46,8 +46,9 @@ def fracture_case(
     description of each changed body by label).
 
     With probability ``edema_only`` one more body gets marrow edema without a compression
-    (a bone bruise or an occult fracture): without such bodies a network learns that a
-    bright band under an endplate is always a stretched disc above a collapsed body.
+    (a bone bruise or an occult fracture): without such bodies a network can learn that a
+    bright band under an endplate is always a stretched disc above a collapsed body (a first
+    outline-refiner trial did: models/README.md).
     """
     from acuity.sim.lesion import add_edema, compress_body
 
