@@ -86,14 +86,13 @@ class Body:
 
 
 def prepare(
-    case: object, model: object, params: object, rng: np.random.Generator, copy: int, thick: float, edema_only: float
+    case: object, model: object, rng: np.random.Generator, copy: int, thick: float, edema_only: float
 ) -> Volume:
     import SimpleITK as sitk
 
+    from acuity.segment.api import working_instances
     from acuity.segment.fractures import fracture_case
     from acuity.segment.grid import resample_to, simulate_thick_slices, to_working
-    from acuity.segment.infer import normalise, predict_probabilities
-    from acuity.segment.instances import separate_bodies
     from acuity.sim.grid import Grid
 
     cfg = model.config  # type: ignore[attr-defined]
@@ -114,15 +113,13 @@ def prepare(
     w = sitk.GetArrayFromImage(work)
     truth = sitk.GetArrayFromImage(resample_to(labi, work, nearest=True))
     spacing = [float(v) for v in reversed(work.GetSpacing())]  # type: ignore[no-untyped-call]
-    probs = predict_probabilities(w, model)  # type: ignore[arg-type]
-    np.maximum(probs[0], probs[2], out=probs[0])
-    inst = separate_bodies(probs, tuple(spacing), params)  # type: ignore[arg-type]
+    norm, probs, inst = working_instances(w, tuple(spacing), model)  # type: ignore[arg-type]
     name = f"{case.case_id}#{copy}"  # type: ignore[attr-defined]
     logger.info("%s: %d bodies, slices %.0f mm%s", name, int(inst.max()), spacing[0],
                 "".join(f"; body {k}: {v}" for k, v in done.items()))
     return Volume(
         name=name,
-        image=normalise(w, cfg.percentiles).astype(np.float16),
+        image=norm.astype(np.float16),
         prob=probs[0].astype(np.float16),
         work=inst.astype(np.uint8),
         truth=truth.astype(np.uint8),
@@ -192,7 +189,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     import torch
 
-    from acuity.segment.api import _instance_params
     from acuity.segment.dataset import load_case
     from acuity.segment.network import load_model
     from acuity.segment.refine import RefinerConfig, build_refiner
@@ -200,23 +196,27 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     data = args.data or shared_data_dir()
-    if data is None:
-        raise InputError("shared data folder not found: set ACUITY_DATA or pass --data")
-    split = json.loads(args.split.read_text())
-    ids = args.cases.split(",") if args.cases else list(split["train"])
-    stray = sorted(set(ids) - set(split["train"]))
-    if stray:
-        raise InputError(f"--cases {stray} are not training exams of {args.split}")
+    try:
+        if data is None:
+            raise InputError("shared data folder not found: set ACUITY_DATA or pass --data")
+        if not args.split.is_file():
+            raise InputError(f"--split {args.split} not found")
+        split = json.loads(args.split.read_text())
+        ids = args.cases.split(",") if args.cases else list(split["train"])
+        stray = sorted(set(ids) - set(split["train"]))
+        if stray:
+            raise InputError(f"--cases {stray} are not training exams of {args.split}")
+    except InputError as exc:
+        print(f"train_refiner: error: {exc}", file=sys.stderr)
+        return 2
     main_model = load_model(args.model)
-    main_model = replace(main_model, config=replace(main_model.config, refiner=""))
-    params = _instance_params(main_model)
     t0 = time.time()
     vols = []
     for i, cid in enumerate(ids):
         case = load_case(Path(data) / "vertebrae" / cid)
         for copy in range(args.copies + 1):
             rng = np.random.default_rng([args.seed, i, copy])
-            vols.append(prepare(case, main_model, params, rng, copy, args.thick, args.edema_only))
+            vols.append(prepare(case, main_model, rng, copy, args.thick, args.edema_only))
     bodies = bodies_of(vols)
     fx = [b for b in bodies if b.fractured]
     ok = [b for b in bodies if not b.fractured]

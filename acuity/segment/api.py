@@ -37,6 +37,22 @@ def _instance_params(model: LoadedModel) -> InstanceParams:
     )
 
 
+def working_instances(
+    work: np.ndarray, spacing_zyx: tuple[float, float, float], model: LoadedModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(normalised image, probabilities (C, Z, Y, X), instance labels) of a working-grid array
+    (Z, Y, X): the main network's view, which the outline refiner is trained on and refines."""
+    from acuity.segment.infer import normalise, predict_normalised
+
+    norm = normalise(work, model.config.percentiles)
+    probs = predict_normalised(norm, model)
+    # S1 is a vertebral body: where the S1 channel is surer than the body channel (the
+    # sacrum is body in some training exams and unlabelled in others), it decides.
+    np.maximum(probs[0], probs[2], out=probs[0])
+    labels = separate_bodies(probs, spacing_zyx, _instance_params(model))
+    return norm, probs, labels
+
+
 def _to_input_grid(
     work_labels: np.ndarray, body_prob: np.ndarray, work: sitk.Image, image: sitk.Image, threshold: float
 ) -> np.ndarray:
@@ -134,24 +150,15 @@ def segment_image(
     cfg = loaded.config
     t0 = time.perf_counter()
     work = to_working(image, inplane_mm=cfg.inplane_mm, min_slice_mm=cfg.min_slice_mm)
-    from acuity.segment.infer import normalise, predict_probabilities
-
-    work_arr = sitk.GetArrayFromImage(work)
-    probs = predict_probabilities(work_arr, loaded)
-    # S1 is a vertebral body: where the S1 channel is surer than the body channel (the
-    # sacrum is body in some training exams and unlabelled in others), it decides.
-    np.maximum(probs[0], probs[2], out=probs[0])
     spacing_zyx = tuple(float(v) for v in reversed(work.GetSpacing()))  # type: ignore[no-untyped-call]
     params = _instance_params(loaded)
-    work_labels = separate_bodies(probs, spacing_zyx, params)  # type: ignore[arg-type]
+    norm, probs, work_labels = working_instances(sitk.GetArrayFromImage(work), spacing_zyx, loaded)  # type: ignore[arg-type]
     body_prob = probs[0]
     refiner_path = loaded.refiner_path() if refine else None
     if refiner_path is not None:
         from acuity.segment.refine import load_refiner, refine_bodies
 
-        work_labels, body_prob = refine_bodies(
-            normalise(work_arr, cfg.percentiles), probs[0], work_labels, load_refiner(refiner_path)
-        )
+        work_labels, body_prob = refine_bodies(norm, probs[0], work_labels, load_refiner(refiner_path))
     work_info = {i.label: i for i in describe_instances(work_labels, probs, spacing_zyx, params)}  # type: ignore[arg-type]
     lab = _to_input_grid(work_labels, body_prob, work, image, cfg.body_threshold)
 

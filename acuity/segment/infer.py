@@ -58,10 +58,14 @@ def predict_probabilities(volume: np.ndarray, model: LoadedModel) -> np.ndarray:
 
     Deterministic: eval mode, no dropout, fixed sliding-window order.
     """
+    return predict_normalised(normalise(volume, model.config.percentiles), model)
+
+
+def predict_normalised(norm: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """:func:`predict_probabilities` of a volume already passed through :func:`normalise`."""
     import torch
 
     cfg = model.config
-    norm = normalise(volume, cfg.percentiles)
     stack = slice_stack(norm, cfg.context_slices)
     net = model.network
     net.eval()

@@ -141,19 +141,26 @@ def load_refiner(weights: Path) -> LoadedRefiner:
     return loaded
 
 
-def crop_origin(centre: float, size: int) -> int:
-    """First index of a ``size`` crop centred at ``centre``."""
-    return round(centre) - size // 2
+Box = tuple[tuple[slice, slice], tuple[slice, slice]]
+
+
+def crop_box(cy: float, cx: float, size: int, shape: tuple[int, ...]) -> Box:
+    """Where a ``size`` crop centred at (cy, cx) meets an array whose last two axes are
+    ``shape[-2:]``: ((rows, columns) in the array, (rows, columns) in the crop)."""
+    array, crop = [], []
+    for c, n in ((cy, shape[-2]), (cx, shape[-1])):
+        start = round(c) - size // 2
+        lo, hi = max(start, 0), max(min(start + size, n), max(start, 0))
+        array.append(slice(lo, hi))
+        crop.append(slice(lo - start, hi - start))
+    return (array[0], array[1]), (crop[0], crop[1])
 
 
 def crop2d(a: np.ndarray, cy: float, cx: float, size: int) -> np.ndarray:
     """(..., size, size) crop of (..., Y, X) centred at (cy, cx); zero outside the array."""
-    y0, x0 = crop_origin(cy, size), crop_origin(cx, size)
+    (ar, ac), (cr, cc) = crop_box(cy, cx, size, a.shape)
     out = np.zeros(a.shape[:-2] + (size, size), dtype=np.float32)
-    ys, xs = max(y0, 0), max(x0, 0)
-    ye, xe = min(y0 + size, a.shape[-2]), min(x0 + size, a.shape[-1])
-    if ye > ys and xe > xs:
-        out[..., ys - y0 : ye - y0, xs - x0 : xe - x0] = a[..., ys:ye, xs:xe]
+    out[..., cr, cc] = a[..., ar, ac]
     return out
 
 
@@ -194,7 +201,7 @@ def refine_bodies(
 
     cfg = refiner.config
     size = cfg.crop
-    nz, ny, nx = labels.shape
+    nz = labels.shape[0]
     best = np.zeros(labels.shape, dtype=np.float32)
     out = np.zeros(labels.shape, dtype=labels.dtype)
     for k in (int(v) for v in np.unique(labels) if v):
@@ -208,17 +215,15 @@ def refine_bodies(
             if cfg.mirror_tta:
                 p = (p + torch.sigmoid(refiner.network(x[:, [2, 1, 0, 3, 4]]))) / 2
         prob = p[:, 0].numpy()  # (n slices, S, S)
-        y0, x0 = crop_origin(centre[0], size), crop_origin(centre[1], size)
-        ys, xs, ye, xe = max(y0, 0), max(x0, 0), min(y0 + size, ny), min(x0 + size, nx)
-        region = np.zeros((len(zs), ye - ys, xe - xs), dtype=np.float32)
-        region[:] = prob[:, ys - y0 : ye - y0, xs - x0 : xe - x0]
+        (ar, ac), (cr, cc) = crop_box(*centre, size, labels.shape)
+        region = prob[:, cr, cc]
         body = _largest_component(region > cfg.threshold)
         if not body.any():
             logger.debug("body %d: refined mask empty, main outline kept", k)
-            region = np.where(mine[zs[0] : zs[-1] + 1, ys:ye, xs:xe], 1.0, 0.0).astype(np.float32)
+            region = np.where(mine[zs[0] : zs[-1] + 1, ar, ac], 1.0, 0.0).astype(np.float32)
             body = region > 0
-        sub_best = best[zs[0] : zs[-1] + 1, ys:ye, xs:xe]
-        sub_out = out[zs[0] : zs[-1] + 1, ys:ye, xs:xe]
+        sub_best = best[zs[0] : zs[-1] + 1, ar, ac]
+        sub_out = out[zs[0] : zs[-1] + 1, ar, ac]
         take = body & (region > sub_best)
         sub_best[take] = region[take]
         sub_out[take] = k

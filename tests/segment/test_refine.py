@@ -11,6 +11,7 @@ import SimpleITK as sitk
 
 from acuity.errors import ConfigError
 from acuity.segment import LoadedModel, Segmentation, segment_image
+from acuity.segment.evaluate import score_case
 from acuity.segment.refine import INPUTS, RefinerConfig, body_input, crop2d, load_refiner
 
 
@@ -68,17 +69,19 @@ def test_refiner_is_used_and_can_be_switched_off(
     plain = segment_image(case_image, model=seg_model, refine=False)
     assert [b.level for b in plain.bodies] == [b.level for b in case_seg.bodies]
     ref = sitk.GetArrayFromImage(case_reference)
-    dice = {}
-    for name, seg in (("refined", case_seg), ("plain", plain)):
-        lab = sitk.GetArrayFromImage(seg.label_map)
-        scores = []
-        for k in (int(v) for v in np.unique(ref) if v):
-            ids, cnt = np.unique(lab[ref == k], return_counts=True)
-            j = max((c, i) for i, c in zip(ids, cnt) if i)[1]
-            a, b = lab == j, ref == k
-            scores.append(2 * (a & b).sum() / (a.sum() + b.sum()))
-        dice[name] = float(np.mean(scores))
+    dice = {
+        name: score_case("vb1-03", "TIRM", sitk.GetArrayFromImage(seg.label_map), ref).mean_dice
+        for name, seg in (("refined", case_seg), ("plain", plain))
+    }
     assert not np.array_equal(
         sitk.GetArrayFromImage(case_seg.label_map), sitk.GetArrayFromImage(plain.label_map)
     )
     assert dice["refined"] >= dice["plain"] - 0.005, dice
+
+
+def test_train_refiner_refuses_a_validation_exam(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers.scripts import load_script
+
+    train = load_script("train_refiner")
+    assert train.main(["--data", str(shared_data), "--cases", "vb1-03"]) == 2
+    assert "--cases ['vb1-03'] are not training exams" in capsys.readouterr().err
