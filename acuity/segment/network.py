@@ -192,6 +192,11 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     """
     if path is None:
         path = models_dir() / f"{DEFAULT_MODEL}.pt"
+    if not str(path).strip():
+        raise ConfigError(
+            "segmentation model: the path is empty; give a .pt or .json file or a model name "
+            f"(or nothing, for {DEFAULT_MODEL})"
+        )
     p = Path(path)
     if p.suffix not in {".pt", ".json"}:
         p = models_dir() / f"{p.name}.pt"

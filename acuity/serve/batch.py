@@ -51,7 +51,13 @@ from acuity.serve.fingerprint import (
     up_to_date,
 )
 from acuity.serve.job import staged_dir
-from acuity.serve.pool import Progress, interrupt_local_workers, interruptible, process_pool
+from acuity.serve.pool import (
+    Interrupt,
+    Progress,
+    interrupt_local_workers,
+    interruptible,
+    process_pool,
+)
 
 __all__ = [
     "BatchPlan",
@@ -210,7 +216,7 @@ def run_study(job: StudyJob) -> JobResult:
         )
 
     try:
-        with interruptible(), staged_dir(job.out_dir) as stage_dir:
+        with interruptible() as interrupt, staged_dir(job.out_dir) as stage_dir:
             scan = ScanResult(root=job.root, studies=[job.study], skipped=[], n_files=job.n_files)
             try:
                 analysis = analyze_study(job.study, scan, job.options, timings=timings)
@@ -240,6 +246,9 @@ def run_study(job: StudyJob) -> JobResult:
                     "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
+            # A Ctrl-C that Python swallowed during the job (it only prints one that comes
+            # during an import) must not let the study count as done.
+            interrupt.check()
     except KeyboardInterrupt as exc:
         return result(JobStatus.INTERRUPTED, exc)
     except Exception as exc:
@@ -284,6 +293,7 @@ def execute(
     on_interrupt: Callable[[], None] | None = None,
     interrupt_wait_s: float = 60.0,
     rebuild_broken: bool = True,
+    interrupt: Interrupt | None = None,
 ) -> None:
     """Submit ``jobs`` to an executor (at most ``max_in_flight`` at a time) and hand each
     result to ``on_result`` as it completes.
@@ -292,7 +302,8 @@ def execute(
     replaced and the batch goes on. On KeyboardInterrupt: no more submissions, the queued jobs
     are cancelled, ``on_interrupt`` runs (e.g. passes Ctrl-C on to the workers), the running
     jobs' results are collected (for up to ``interrupt_wait_s``), the executor is shut down and
-    KeyboardInterrupt re-raised.
+    KeyboardInterrupt re-raised. ``interrupt`` (from :func:`interruptible`) is checked after
+    every completion, so that a Ctrl-C Python swallowed on the way still stops the batch.
     """
     queue = iter(jobs)
     in_flight: dict[Future[JobResult], StudyJob] = {}
@@ -336,6 +347,8 @@ def execute(
                 collect(rest)
                 executor.shutdown(wait=True)
                 executor = make_executor()
+            if interrupt is not None:
+                interrupt.check()
             fill()
     except KeyboardInterrupt:
         for fut in in_flight:
@@ -394,22 +407,25 @@ def run_batch(
 
     runner = f"local, {workers} worker process{'es' if workers > 1 else ''}"
     try:
-        if not plan.jobs:
-            pass
-        elif scheduler is not None:
-            from acuity.serve.cluster import run_on_cluster
+        with interruptible() as interrupt:
+            if not plan.jobs:
+                pass
+            elif scheduler is not None:
+                from acuity.serve.cluster import run_on_cluster
 
-            runner = f"dask {scheduler}"
-            run_on_cluster(plan.jobs, scheduler, on_result)
-        else:
-            n = min(workers, len(plan.jobs))
-            execute(
-                plan.jobs,
-                process_pool(n),
-                on_result,
-                max_in_flight=n,
-                on_interrupt=interrupt_local_workers,
-            )
+                runner = f"dask {scheduler}"
+                run_on_cluster(plan.jobs, scheduler, on_result)
+            else:
+                n = min(workers, len(plan.jobs))
+                execute(
+                    plan.jobs,
+                    process_pool(n),
+                    on_result,
+                    max_in_flight=n,
+                    on_interrupt=interrupt_local_workers,
+                    interrupt=interrupt,
+                )
+            interrupt.check()
     except KeyboardInterrupt:
         result.interrupted = True
         raise

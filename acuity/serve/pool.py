@@ -2,7 +2,9 @@
 
 Local worker processes are spawned with an initializer that ignores Ctrl-C (SIGINT), so that an
 idle worker does not die of it; a running job lets it interrupt the study
-(:func:`interruptible`), and :func:`interrupt_local_workers` passes it on to the workers.
+(:func:`interruptible`), and :func:`interrupt_local_workers` passes it on to the workers. A
+Ctrl-C that Python swallowed on the way (it only prints one that comes during an import) still
+stops the job and the batch (:class:`Interrupt`).
 """
 
 from __future__ import annotations
@@ -16,20 +18,46 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
+from types import FrameType
 
 from acuity.serve.batch_model import BatchPlan, JobResult, JobStatus
 
 
+class Interrupt:
+    """Whether Ctrl-C (SIGINT) came while :func:`interruptible` was in force.
+
+    Python raises KeyboardInterrupt where the main thread happens to be, and in a few places
+    only prints it and goes on: an import's module-lock callback, a finaliser, a weakref
+    callback. A job that lost its interrupt that way must still not count as done:
+    :meth:`check` raises it again.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C came (even if something swallowed it)."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+
 @contextmanager
-def interruptible() -> Iterator[None]:
+def interruptible() -> Iterator[Interrupt]:
     """Let Ctrl-C (SIGINT) interrupt the job in a worker process whose initializer ignores it
-    (an idle worker must not die of it); a no-op outside a process's main thread (dask)."""
+    (an idle worker must not die of it), and remember that it came (:class:`Interrupt`); a
+    no-op outside a process's main thread (dask)."""
+    interrupt = Interrupt()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield interrupt
         return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        interrupt.requested = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        yield
+        yield interrupt
     finally:
         signal.signal(signal.SIGINT, previous)
 

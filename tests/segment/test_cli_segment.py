@@ -76,3 +76,14 @@ def test_bad_inputs_are_input_errors(tmp_path: Path) -> None:
         cli.run(_parse([str(tmp_path / "empty"), "-o", str(tmp_path / "x.nii.gz")]))
     with pytest.raises(InputError, match="must end in"):
         cli.run(_parse([str(tmp_path / "empty"), "-o", str(tmp_path / "x.png")]))
+
+
+def test_an_empty_model_path_is_a_config_error() -> None:
+    from acuity.errors import ConfigError
+    from acuity.segment.network import load_model
+
+    # Path("") is the current folder: it used to become the puzzling "models/.pt.pt not found".
+    with pytest.raises(ConfigError, match="the path is empty"):
+        load_model("")
+    with pytest.raises(ConfigError, match="the path is empty"):
+        load_model("  ")

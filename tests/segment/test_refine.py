@@ -85,3 +85,49 @@ def test_train_refiner_refuses_a_validation_exam(shared_data: Path, capsys: pyte
     train = load_script("train_refiner")
     assert train.main(["--data", str(shared_data), "--cases", "vb1-03"]) == 2
     assert "--cases ['vb1-03'] are not training exams" in capsys.readouterr().err
+
+
+def test_corner_perturbation_cuts_or_grows_the_mask_beyond_a_line() -> None:
+    from helpers.scripts import load_script
+
+    train = load_script("train_refiner")
+    rng = np.random.default_rng(3)
+    seen = set()
+    for _ in range(20):
+        x = np.zeros((5, 64, 64), np.float32)  # (C, Y, X)
+        x[4, 20:44, 16:48] = 1.0
+        x[3] = 0.9 * x[4]
+        before = x[4].copy()
+        train.shift_corner(x, rng)
+        lost, gained = (before > 0) & (x[4] == 0), (before == 0) & (x[4] > 0)
+        assert lost.any() != gained.any()  # one or the other
+        changed = lost | gained
+        # 10-40 % of the body's extent along a random direction: a corner or a side, never all.
+        assert 0 < changed.sum() < before.sum()
+        # The probability channel follows the mask: low where cut, high where grown.
+        assert (x[3][lost] <= 0.27 + 1e-6).all() and (x[3][gained] >= 0.6).all()
+        seen.add("cut" if lost.any() else "grown")
+    assert seen == {"cut", "grown"}
+
+
+def test_prepared_volume_cache_round_trips(tmp_path: Path) -> None:
+    from helpers.scripts import load_script
+
+    train = load_script("train_refiner")
+    rng = np.random.default_rng(0)
+    v = train.Volume(
+        name="vb1-08#2",
+        image=rng.random((4, 8, 8)).astype(np.float16),
+        prob=rng.random((4, 8, 8)).astype(np.float16),
+        work=rng.integers(0, 3, (4, 8, 8)).astype(np.uint8),
+        truth=rng.integers(0, 3, (4, 8, 8)).astype(np.uint8),
+        fractured=frozenset({2, 5}),
+    )
+    path = tmp_path / "v.npz"
+    train.save_volume(path, v)
+    back = train.load_volume(path)
+    assert back.name == v.name and back.fractured == v.fractured
+    for field in ("image", "prob", "work", "truth"):
+        assert np.array_equal(getattr(back, field), getattr(v, field))
+        assert getattr(back, field).dtype == getattr(v, field).dtype
+    assert [p.name for p in tmp_path.iterdir()] == ["v.npz"]  # no temporary file left
