@@ -51,6 +51,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -359,6 +360,44 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return float(((p > q).sum() + 0.5 * (p == q).sum()) / (p.size * q.size))
 
 
+def exam_interval(
+    rows: list[LevelRow],
+    stat: Callable[[list[LevelRow]], float],
+    reps: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95 % percentile interval of ``stat(rows)`` with the exams resampled (with replacement).
+
+    Exams, not levels: the levels of one exam share its anatomy, contrast and segmentation
+    errors, so they are not independent draws. With 6-10 exams the interval is wide, which is
+    the point: a difference smaller than it is not evidence.
+    """
+    by_case: dict[str, list[LevelRow]] = {}
+    for r in rows:
+        by_case.setdefault(r.case, []).append(r)
+    cases = sorted(by_case)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(reps):
+        pick = rng.integers(len(cases), size=len(cases))
+        v = stat([r for i in pick for r in by_case[cases[i]]])
+        if np.isfinite(v):
+            values.append(v)
+    lo, hi = np.percentile(values, [2.5, 97.5]) if values else (float("nan"), float("nan"))
+    return float(lo), float(hi)
+
+
+def _accuracy(rows: list[LevelRow]) -> float:
+    return float(np.mean([r.pred_acuity == r.truth_acuity for r in rows])) if rows else float("nan")
+
+
+def _kappa(rows: list[LevelRow]) -> float:
+    graded = [r for r in rows if r.pred_grade is not None]
+    if not graded:
+        return float("nan")
+    return cohen_kappa([r.truth_grade for r in graded], [int(r.pred_grade or 0) for r in graded])
+
+
 def report(rows: list[LevelRow]) -> str:
     lines = []
     cap = [r for r in rows if r.edema_capable]
@@ -377,7 +416,11 @@ def report(rows: list[LevelRow]) -> str:
         lines.append(f"| {c} | " + " | ".join(str(cnt[p]) for p in cols) + f" | {rec:.3f} |")
     lines.append("")
     acc, counts = _acc(cap).split(" ", 1)
-    lines.append(f"- accuracy (all levels): **{acc}** {counts}")
+    lo, hi = exam_interval(cap, _accuracy)
+    lines.append(
+        f"- accuracy (all levels): **{acc}** {counts}; 95 % interval with the exams "
+        f"resampled {lo:.3f}-{hi:.3f}"
+    )
     for c in (Acuity.ACUTE.value, Acuity.CHRONIC.value, Acuity.NONE.value):
         sub = [r for r in cap if r.truth_acuity == c]
         if sub:
@@ -458,9 +501,11 @@ def report(rows: list[LevelRow]) -> str:
     graded = [r for r in rows if r.pred_grade is not None]
     tg = [r.truth_grade for r in graded]
     pg = [int(r.pred_grade) for r in graded if r.pred_grade is not None]
+    lo, hi = exam_interval(graded, _kappa)
     lines.append(
         f"- Genant grade agreement: kappa **{cohen_kappa(tg, pg):.3f}**, linearly weighted "
-        f"**{cohen_kappa(tg, pg, weighted=True):.3f}** ({len(graded)} levels)"
+        f"**{cohen_kappa(tg, pg, weighted=True):.3f}** ({len(graded)} levels); 95 % interval "
+        f"with the exams resampled {lo:.3f}-{hi:.3f}"
     )
     lines.append("")
     lines.append("| truth grade \\ predicted | 0 | 1 | 2 | 3 |")
@@ -595,12 +640,26 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="thresholds file (default: pipelines/acuity.yaml)",
     )
+    p.add_argument(
+        "--rows",
+        type=Path,
+        default=None,
+        help="print the report of the level rows a run saved with --json (no run)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.rows is not None:
+        try:
+            saved = [LevelRow(**d) for d in json.loads(args.rows.read_text())]
+        except (OSError, ValueError, TypeError) as exc:
+            p.error(f"--rows {args.rows}: not level rows saved by --json ({exc})")
+        print(f"# Acuity validation: level rows of {args.rows} ({len(saved)} levels)\n")
+        print(report(saved))
+        return 0
     data = shared_data_dir()
     if data is None:
         print("real data not found: set ACUITY_DATA", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers.scripts import load_script
 
 from acuity.measure.enum import Acuity
@@ -93,3 +94,43 @@ def test_report_gives_morphometry_per_sequence_group() -> None:
     assert "| water | 2 | 0.333 | 1 | -4.0 | 4.0 |" in text
     # One group only: no table.
     assert "| sequence group |" not in validate.report(rows[:2])
+
+
+def test_exam_interval_resamples_exams_not_levels() -> None:
+    validate = load_script("validate_acuity")
+    none, chronic = Acuity.NONE.value, Acuity.CHRONIC.value
+    right = [_row(validate, none, none) for _ in range(10)]
+    wrong = [_row(validate, none, chronic) for _ in range(10)]
+    for r in right:
+        r.case = "all right"
+    for r in wrong:
+        r.case = "all wrong"
+    # Two exams, one right, one wrong: a resample may draw either twice, so the interval spans
+    # 0-1 (levels resampled one by one would give about 0.39-0.61 for 20 levels).
+    lo, hi = validate.exam_interval(right + wrong, validate._accuracy)
+    assert (lo, hi) == (0.0, 1.0)
+    # Exams that agree: no spread.
+    mixed = [_row(validate, none, none), _row(validate, none, chronic)]
+    half = []
+    for case in ("a", "b", "c"):
+        for r in mixed:
+            half.append(validate.LevelRow(**{**validate.asdict(r), "case": case}))
+    assert validate.exam_interval(half, validate._accuracy) == (0.5, 0.5)
+
+
+def test_report_from_saved_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    validate = load_script("validate_acuity")
+    none = Acuity.NONE.value
+    rows = [_row(validate, none, none), _row(validate, none, Acuity.CHRONIC.value)]
+    saved = tmp_path / "rows.json"
+    saved.write_text(json.dumps([validate.asdict(r) for r in rows]))
+    assert validate.main(["--rows", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy (all levels): **0.500** (1/2); 95 % interval with the exams resampled" in out
+    saved.write_text('{"not": "rows"}')
+    with pytest.raises(SystemExit) as exc:
+        validate.main(["--rows", str(saved)])
+    assert exc.value.code == 2
+    assert "not level rows saved by --json" in capsys.readouterr().err
