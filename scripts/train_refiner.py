@@ -136,9 +136,15 @@ def prepare(
     )
 
 
-def cache_key(case_id: str, copy: int, args: argparse.Namespace, model_digest: str) -> str:
-    """File name of one prepared volume: everything that decides its content."""
-    return f"{case_id}_{copy}_s{args.seed}_t{args.thick}_e{args.edema_only}_{model_digest}.npz"
+def cache_key(
+    case_id: str, index: int, copy: int, args: argparse.Namespace, model_digest: str
+) -> str:
+    """File name of one prepared volume: everything that decides its content (``index``, the
+    exam's place in the run's list, seeds its random stream)."""
+    return (
+        f"{case_id}_{index}_{copy}_s{args.seed}_t{args.thick}_e{args.edema_only}_"
+        f"{model_digest}.npz"
+    )
 
 
 def save_volume(path: Path, v: Volume) -> None:
@@ -273,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, cid in enumerate(ids):
         case = load_case(Path(data) / "vertebrae" / cid)
         for copy in range(args.copies + 1):
-            cached = args.cache / cache_key(cid, copy, args, digest) if args.cache is not None else None
+            cached = args.cache / cache_key(cid, i, copy, args, digest) if args.cache is not None else None
             if cached is not None and cached.is_file():
                 vols.append(load_volume(cached))
                 continue
