@@ -376,6 +376,8 @@ def exam_interval(
     for r in rows:
         by_case.setdefault(r.case, []).append(r)
     cases = sorted(by_case)
+    if not cases:
+        return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(reps):

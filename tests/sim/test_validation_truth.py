@@ -3,6 +3,7 @@ present on an exam's expert masks are found and kept apart from the headline fig
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,8 @@ def test_exam_interval_resamples_exams_not_levels() -> None:
         for r in mixed:
             half.append(validate.LevelRow(**{**validate.asdict(r), "case": case}))
     assert validate.exam_interval(half, validate._accuracy) == (0.5, 0.5)
+    # No rows (e.g. only T1 / T2 exams, none edema-capable): no interval, no crash.
+    assert all(math.isnan(v) for v in validate.exam_interval([], validate._accuracy))
 
 
 def test_report_from_saved_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
