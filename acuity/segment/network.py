@@ -69,11 +69,7 @@ class ModelConfig:
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if len(self.strides) != len(self.channels) - 1:
-            raise ConfigError(
-                f"model {self.name}: 'strides' needs {len(self.channels) - 1} values for "
-                f"{len(self.channels)} 'channels', got {len(self.strides)}"
-            )
+        check_strides("model", self.name, self.channels, self.strides)
         if self.context_slices % 2 != 1:
             raise ConfigError(
                 f"model {self.name}: 'context_slices' must be odd, got {self.context_slices}"
@@ -148,9 +144,20 @@ class LoadedModel:
         return self.folder / f"{self.config.refiner}.pt"
 
 
-_CACHE: dict[Path, LoadedModel] = {}
-
 C = TypeVar("C")
+T = TypeVar("T")
+
+#: Loaded networks, per (kind, resolved weights path).
+_CACHE: dict[tuple[str, Path], Any] = {}
+
+
+def check_strides(kind: str, name: str, channels: tuple[int, ...], strides: tuple[int, ...]) -> None:
+    """A UNet configuration needs one stride per level below the first."""
+    if len(strides) != len(channels) - 1:
+        raise ConfigError(
+            f"{kind} {name}: 'strides' needs {len(channels) - 1} values for "
+            f"{len(channels)} 'channels', got {len(strides)}"
+        )
 
 
 def load_files(
@@ -159,9 +166,14 @@ def load_files(
     hint: str,
     parse: Callable[[dict[str, Any]], C],
     build: Callable[[C], torch.nn.Module],
-) -> tuple[C, torch.nn.Module]:
-    """(configuration, network in eval mode) from ``weights`` (a ``state_dict``, loaded with
-    ``weights_only=True``) and the JSON file beside it; ``hint`` says how to get them."""
+    make: Callable[[C, torch.nn.Module], T],
+) -> T:
+    """``make(configuration, network in eval mode)`` from ``weights`` (a ``state_dict``, loaded
+    with ``weights_only=True``) and the JSON file beside it, cached per path; ``hint`` says how
+    to get them. Nothing is ever downloaded."""
+    key = (what, weights.resolve())
+    if key in _CACHE:
+        return _CACHE[key]  # type: ignore[no-any-return]
     import torch
 
     cfg_path = weights.with_suffix(".json")
@@ -181,7 +193,10 @@ def load_files(
     except RuntimeError as exc:
         raise ConfigError(f"weights {weights} do not fit the network of {cfg_path}: {exc}") from None
     net.eval()
-    return config, net
+    loaded = make(config, net)
+    _CACHE[key] = loaded
+    logger.info("loaded %s %s from %s", what, getattr(config, "name", "?"), weights)
+    return loaded
 
 
 def load_model(path: str | Path | None = None) -> LoadedModel:
@@ -201,18 +216,12 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     if p.suffix not in {".pt", ".json"}:
         p = models_dir() / f"{p.name}.pt"
     weights = p.with_suffix(".pt")
-    key = weights.resolve()
-    if key in _CACHE:
-        return _CACHE[key]
-    config, net = load_files(
+    return load_files(
         weights,
         "segmentation model",
         "train one with scripts/train_segmentation.py or set ACUITY_MODELS to the folder holding "
         f"{DEFAULT_MODEL}.pt and {DEFAULT_MODEL}.json",
         ModelConfig.from_dict,
         build_network,
+        lambda config, net: LoadedModel(config=config, network=net, folder=weights.parent),
     )
-    model = LoadedModel(config=config, network=net, folder=weights.parent)
-    _CACHE[key] = model
-    logger.info("loaded segmentation model %s from %s", config.name, weights)
-    return model

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import ndimage
 
 from acuity.errors import ConfigError
-from acuity.segment.network import load_files
+from acuity.segment.network import check_strides, load_files
 
 if TYPE_CHECKING:
     import torch
@@ -64,11 +64,7 @@ class RefinerConfig:
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if len(self.strides) != len(self.channels) - 1:
-            raise ConfigError(
-                f"refiner {self.name}: 'strides' needs {len(self.channels) - 1} values for "
-                f"{len(self.channels)} 'channels', got {len(self.strides)}"
-            )
+        check_strides("refiner", self.name, self.channels, self.strides)
         factor = int(np.prod(self.strides))
         if self.crop <= 0 or self.crop % factor:
             raise ConfigError(
@@ -119,26 +115,17 @@ def build_refiner(config: RefinerConfig) -> torch.nn.Module:
     return net
 
 
-_CACHE: dict[Path, LoadedRefiner] = {}
-
-
 def load_refiner(weights: Path) -> LoadedRefiner:
     """Load ``<name>.pt`` + ``<name>.json`` (cached per path); nothing is downloaded."""
-    key = weights.resolve()
-    if key in _CACHE:
-        return _CACHE[key]
-    config, net = load_files(
+    return load_files(
         weights,
         "refiner",
         "train one with scripts/train_refiner.py, or set the main model's 'refiner' to \"\" "
         "to segment without it",
         RefinerConfig.from_dict,
         build_refiner,
+        lambda config, net: LoadedRefiner(config=config, network=net),
     )
-    loaded = LoadedRefiner(config=config, network=net)
-    _CACHE[key] = loaded
-    logger.info("loaded outline refiner %s from %s", config.name, weights)
-    return loaded
 
 
 Box = tuple[tuple[slice, slice], tuple[slice, slice]]
