@@ -269,6 +269,19 @@ def main(argv: list[str] | None = None) -> int:
         stray = sorted(set(ids) - set(split["train"]))
         if stray:
             raise InputError(f"--cases {stray} are not training exams of {args.split}")
+        if not 0.0 <= args.corner <= 1.0:
+            raise InputError(f"--corner {args.corner} is a share of bodies: give 0 to 1")
+        if args.cache is not None:
+            try:
+                args.cache.mkdir(parents=True, exist_ok=True)
+                probe = args.cache / ".write_test"
+                probe.touch()
+                probe.unlink()
+            except OSError as exc:
+                raise InputError(
+                    f"--cache {args.cache} cannot be written ({exc.strerror}): give a writable "
+                    "folder"
+                ) from exc
     except InputError as exc:
         print(f"train_refiner: error: {exc}", file=sys.stderr)
         return 2

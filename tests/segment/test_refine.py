@@ -87,6 +87,21 @@ def test_train_refiner_refuses_a_validation_exam(shared_data: Path, capsys: pyte
     assert "--cases ['vb1-03'] are not training exams" in capsys.readouterr().err
 
 
+def test_train_refiner_usage_errors_name_the_option(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers.scripts import load_script
+
+    train = load_script("train_refiner")
+    assert train.main(["--data", str(shared_data), "--corner", "1.5"]) == 2
+    assert "--corner 1.5 is a share of bodies" in capsys.readouterr().err
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert train.main(["--data", str(shared_data), "--cache", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert f"--cache {blocker} cannot be written" in err and "Traceback" not in err
+
+
 def test_corner_perturbation_cuts_or_grows_the_mask_beyond_a_line() -> None:
     from helpers.scripts import load_script
 
