@@ -84,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="add N copies of each training exam with 1-2 bodies compressed (+ edema) by the lesion simulator",
     )
+    p.add_argument(
+        "--adjacent-fractures",
+        type=float,
+        default=0.0,
+        help="share of two-body fractured copies whose two bodies are neighbours (0..1; default 0)",
+    )
     p.add_argument("--val-every", type=int, default=4, help="validate every N epochs")
     p.add_argument("--resume", action="store_true", help="continue from <out-dir>/last.pt")
     p.add_argument("--no-export", action="store_true", help="do not write models/<name>.*")
@@ -91,6 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # Checked here, before the minutes of data preparation.
     if not 0.0 <= args.synthetic_lesions <= 1.0:
         p.error(f"--synthetic-lesions {args.synthetic_lesions}: give a share between 0 and 1")
+    if not 0.0 <= args.adjacent_fractures <= 1.0:
+        p.error(f"--adjacent-fractures {args.adjacent_fractures}: give a share between 0 and 1")
     if args.boundary_weight < 0.0:
         p.error(f"--boundary-weight {args.boundary_weight}: give a weight >= 0 (1: no extra weight)")
     return args
@@ -222,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     for copy in range(args.fracture_copies):
         for i, c in enumerate(train_cases):
             rng = np.random.default_rng([args.seed, 11, copy, i])
-            volumes.append(prepare_case(c, s1_masks[c.case_id], fracture_rng=rng))
+            volumes.append(
+                prepare_case(
+                    c, s1_masks[c.case_id], fracture_rng=rng, adjacent=args.adjacent_fractures
+                )
+            )
     if args.fracture_copies:
         logger.info("%d fractured copies of the training exams", args.fracture_copies * len(train_cases))
     if args.synthetic:
@@ -340,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         "pseudo_s1_model": str(args.pseudo_s1) if args.pseudo_s1 else None,
         "pseudo_s1_cases": pseudo,
         "fracture_copies": args.fracture_copies,
+        "adjacent_fractures": args.adjacent_fractures,
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
         "batch_size": args.batch_size,

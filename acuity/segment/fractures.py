@@ -40,6 +40,7 @@ def fracture_case(
     max_bodies: int = 2,
     skip_lowest: int = 1,
     edema_only: float = 0.0,
+    adjacent: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """A copy of ``image`` / ``labels`` (Z, Y, X on ``grid``, the exam's 1 mm grid) with
     1..max_bodies bodies compressed (and some given edema); returns (image, labels, a
@@ -49,6 +50,10 @@ def fracture_case(
     (a bone bruise or an occult fracture): without such bodies a network can learn that a
     bright band under an endplate is always a stretched disc above a collapsed body (a first
     outline-refiner trial did: models/README.md).
+
+    With probability ``adjacent`` a copy that compresses two bodies takes two neighbours
+    (osteoporotic fractures cluster; between two collapsed bodies the disc is stretched on
+    both sides). At 0 the random stream is that of earlier recipes.
     """
     from acuity.sim.lesion import add_edema, compress_body
 
@@ -59,7 +64,12 @@ def fracture_case(
     if not eligible:
         return image, labels, {}
     n = int(rng.integers(1, max_bodies + 1))
-    chosen = sorted(rng.choice(eligible, size=min(n, len(eligible)), replace=False).tolist())
+    pairs = [k for k in eligible if k + 1 in eligible]
+    if adjacent > 0 and n == 2 and pairs and rng.random() < adjacent:
+        first = int(rng.choice(pairs))
+        chosen = [first, first + 1]
+    else:
+        chosen = sorted(rng.choice(eligible, size=min(n, len(eligible)), replace=False).tolist())
     arr = image.astype(np.float32)
     lab = labels.copy()
     done: dict[int, str] = {}

@@ -131,10 +131,12 @@ def prepare_case(
     s1_mask: np.ndarray | None = None,
     *,
     fracture_rng: np.random.Generator | None = None,
+    adjacent: float = 0.0,
 ) -> PreparedVolume:
     """A real exam as training volume; ``s1_mask`` (Z, Y, X bool) adds a pseudo-labelled S1
     below the lowest labelled body (see :mod:`acuity.segment.pseudo`); with ``fracture_rng``
-    one or two of its bodies are compressed first (:mod:`acuity.segment.fractures`)."""
+    one or two of its bodies are compressed first (:mod:`acuity.segment.fractures`; ``adjacent``:
+    the share of two-body copies that take two neighbours)."""
     import SimpleITK as sitk
 
     label_img = sitk.ReadImage(str(case.labels_path))
@@ -147,7 +149,8 @@ def prepare_case(
 
         skip = 2 if s1_mask is not None else 1
         image, labels, done = fracture_case(
-            case, image, labels, Grid.from_image(label_img), fracture_rng, skip_lowest=skip
+            case, image, labels, Grid.from_image(label_img), fracture_rng, skip_lowest=skip,
+            adjacent=adjacent,
         )
         name = f"{case.case_id}-fx"
         what = "; ".join(f"body {k}: {v}" for k, v in done.items())

@@ -34,3 +34,20 @@ def test_fractured_copy_with_an_edema_only_body(shared_data: Path) -> None:
         case, image, labels, Grid.from_image(lab_img), np.random.default_rng(3), max_bodies=1
     )
     assert set(again[2]) == {broken}
+
+
+def test_adjacent_share_compresses_two_neighbours(shared_data: Path) -> None:
+    case = load_case(shared_data / "vertebrae" / "vb2-02")
+    lab_img = sitk.ReadImage(str(case.labels_path))
+    image = sitk.GetArrayFromImage(sitk.ReadImage(str(case.image_path)))
+    labels = sitk.GetArrayFromImage(lab_img)
+    grid = Grid.from_image(lab_img)
+    # Seed 0 draws two bodies (the first draw of the stream is the number of bodies).
+    plain = fracture_case(case, image, labels, grid, np.random.default_rng(0))
+    zero = fracture_case(case, image, labels, grid, np.random.default_rng(0), adjacent=0.0)
+    near = fracture_case(case, image, labels, grid, np.random.default_rng(0), adjacent=1.0)
+    # At 0 the copy is drawn as before the option existed; at 1 the two bodies are neighbours.
+    assert plain[2] == zero[2]
+    a, b = sorted(near[2])
+    assert b == a + 1, near[2]
+    assert sorted(plain[2]) != [a, b], "pick a seed whose plain draw is not already a pair"
