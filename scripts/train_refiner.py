@@ -24,7 +24,6 @@ model and set its ``refiner`` to ``<name>`` to use them.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import shlex
@@ -253,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from acuity.segment.dataset import load_case
-    from acuity.segment.network import load_model
+    from acuity.segment.network import load_model, weights_digest
     from acuity.segment.refine import RefinerConfig, build_refiner
 
     torch.set_num_threads(args.threads)
@@ -286,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_refiner: error: {exc}", file=sys.stderr)
         return 2
     main_model = load_model(args.model)
-    digest = hashlib.sha256(args.model.read_bytes()).hexdigest()[:12]
+    digest = weights_digest(args.model)
     t0 = time.time()
     vols = []
     for i, cid in enumerate(ids):
@@ -307,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     prep_s = time.time() - t0
     logger.info("%d volumes, %d bodies (%d fractured) in %.0f s", len(vols), len(bodies), len(fx), prep_s)
 
-    config = RefinerConfig(name=args.name, main_model=main_model.config.name)
+    config = RefinerConfig(
+        name=args.name, main_model=main_model.config.name, main_model_sha256=digest
+    )
     net = build_refiner(config)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * args.steps_per_epoch)

@@ -21,6 +21,9 @@ from acuity.segment.network import LoadedModel, load_model
 
 logger = logging.getLogger(__name__)
 
+#: Stale-refiner warnings already given (one per model and refiner, not one per study).
+_WARNED: set[tuple[str, str]] = set()
+
 #: A body given by its label number (1..N, superior to inferior) or an LPS point in mm.
 BodyPosition = int | Sequence[float]
 
@@ -156,9 +159,14 @@ def segment_image(
     body_prob = probs[0]
     refiner_path = loaded.refiner_path() if refine else None
     if refiner_path is not None:
-        from acuity.segment.refine import load_refiner, refine_bodies
+        from acuity.segment.refine import load_refiner, refine_bodies, stale_refiner
 
-        work_labels, body_prob = refine_bodies(norm, probs[0], work_labels, load_refiner(refiner_path))
+        refiner = load_refiner(refiner_path)
+        why = stale_refiner(loaded, refiner)
+        if why is not None and (loaded.weights_sha256, str(refiner_path)) not in _WARNED:
+            _WARNED.add((loaded.weights_sha256, str(refiner_path)))
+            logger.warning("%s", why)
+        work_labels, body_prob = refine_bodies(norm, probs[0], work_labels, refiner)
     work_info = {i.label: i for i in describe_instances(work_labels, probs, spacing_zyx, params)}  # type: ignore[arg-type]
     lab = _to_input_grid(work_labels, body_prob, work, image, cfg.body_threshold)
 

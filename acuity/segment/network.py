@@ -8,6 +8,7 @@ loaded with ``weights_only=True``). torch and MONAI are imported lazily, so impo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -136,12 +137,20 @@ class LoadedModel:
     network: torch.nn.Module
     #: Folder of the model's files (where its refiner is looked up); None: not from files.
     folder: Path | None = None
+    #: :func:`weights_digest` of the weights file ("" when not from files).
+    weights_sha256: str = ""
 
     def refiner_path(self) -> Path | None:
         """Weights of the model's outline refiner, or None when it has none."""
         if not self.config.refiner or self.folder is None:
             return None
         return self.folder / f"{self.config.refiner}.pt"
+
+
+def weights_digest(weights: Path) -> str:
+    """First 12 hex digits of the SHA-256 of a weights file: which main model a refiner was
+    trained on (``RefinerConfig.main_model_sha256``) and the key of train_refiner's cache."""
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
 
 
 C = TypeVar("C")
@@ -223,5 +232,7 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
         f"{DEFAULT_MODEL}.pt and {DEFAULT_MODEL}.json",
         ModelConfig.from_dict,
         build_network,
-        lambda config, net: LoadedModel(config=config, network=net, folder=weights.parent),
+        lambda config, net: LoadedModel(
+            config=config, network=net, folder=weights.parent, weights_sha256=weights_digest(weights)
+        ),
     )

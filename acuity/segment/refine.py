@@ -30,7 +30,7 @@ import numpy as np
 from scipy import ndimage
 
 from acuity.errors import ConfigError
-from acuity.segment.network import check_strides, load_files
+from acuity.segment.network import LoadedModel, check_strides, load_files
 
 if TYPE_CHECKING:
     import torch
@@ -58,8 +58,10 @@ class RefinerConfig:
     threshold: float = 0.5
     #: Average with the left-right mirrored input (the two neighbouring slices swapped).
     mirror_tta: bool = True
-    #: The main model whose outputs it was trained on (its ``name``).
+    #: The main model whose outputs it was trained on (its ``name``) ...
     main_model: str = "vertebrae_seg"
+    #: ... and its weights' :func:`~acuity.segment.network.weights_digest` ("": not recorded).
+    main_model_sha256: str = ""
     inputs: tuple[str, ...] = INPUTS
     training: dict[str, Any] = field(default_factory=dict)
 
@@ -125,6 +127,19 @@ def load_refiner(weights: Path) -> LoadedRefiner:
         RefinerConfig.from_dict,
         build_refiner,
         lambda config, net: LoadedRefiner(config=config, network=net),
+    )
+
+
+def stale_refiner(model: LoadedModel, refiner: LoadedRefiner) -> str | None:
+    """Why ``refiner`` does not belong to ``model`` (it learnt the errors of other main-model
+    weights), or None when it does or when either digest is unknown."""
+    want, have = refiner.config.main_model_sha256, model.weights_sha256
+    if not want or not have or want == have:
+        return None
+    return (
+        f"refiner {refiner.config.name} was trained on the outputs of main-model weights {want}, "
+        f"not on those of {model.config.name} ({have}); retrain it with scripts/train_refiner.py "
+        "--model <these weights>, or set the main model's 'refiner' to \"\" to segment without it"
     )
 
 

@@ -146,3 +146,33 @@ def test_prepared_volume_cache_round_trips(tmp_path: Path) -> None:
         assert np.array_equal(getattr(back, field), getattr(v, field))
         assert getattr(back, field).dtype == getattr(v, field).dtype
     assert [p.name for p in tmp_path.iterdir()] == ["v.npz"]  # no temporary file left
+
+
+def test_a_refiner_trained_on_other_main_weights_is_named_stale(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from acuity.segment.network import load_model, models_dir, weights_digest
+    from acuity.segment.refine import stale_refiner
+
+    src = models_dir()
+    for f in ("vertebrae_seg.pt", "vertebrae_seg.json", "vertebrae_refine.pt"):
+        (tmp_path / f).write_bytes((src / f).read_bytes())
+    cfg = json.loads((src / "vertebrae_refine.json").read_text())
+    cfg["main_model_sha256"] = "0123456789ab"  # another main model's weights
+    (tmp_path / "vertebrae_refine.json").write_text(json.dumps(cfg))
+    model = load_model(tmp_path / "vertebrae_seg.pt")
+    assert model.weights_sha256 == weights_digest(src / "vertebrae_seg.pt")
+    refiner = load_refiner(tmp_path / "vertebrae_refine.pt")
+    why = stale_refiner(model, refiner)
+    assert why is not None and "0123456789ab" in why and "train_refiner.py" in why
+    # The committed pair belongs together; an unrecorded digest is not called stale.
+    committed = load_refiner(src / "vertebrae_refine.pt")
+    assert stale_refiner(load_model(), committed) is None
+    unrecorded = RefinerConfig.from_dict({**cfg, "main_model_sha256": ""})
+    assert stale_refiner(model, type(refiner)(unrecorded, refiner.network)) is None
+    # Segmenting with the stale pair says so once, not once per image.
+    image = sitk.GetImageFromArray(np.random.default_rng(0).random((6, 48, 48)).astype(np.float32))
+    with caplog.at_level("WARNING", logger="acuity.segment.api"):
+        segment_image(image, model=model)
+        segment_image(image, model=model)
+    assert sum("0123456789ab" in r.getMessage() for r in caplog.records) == 1
