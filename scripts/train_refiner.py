@@ -57,7 +57,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps-per-epoch", type=int, default=120)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7, help="seed of the data (fractured copies, slicing)")
+    p.add_argument("--train-seed", type=int, default=None,
+                   help="seed of the training (weights, batches; default --seed): another "
+                   "refiner of the same data, e.g. to measure how much refiners vary")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cases", default=None, help="comma-separated training exams (default: all)")
     p.add_argument("--corner", type=float, default=0.0,
@@ -256,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     from acuity.segment.refine import RefinerConfig, build_refiner
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    train_seed = args.seed if args.train_seed is None else args.train_seed
+    torch.manual_seed(train_seed)
     data = args.data or shared_data_dir()
     try:
         if data is None:
@@ -313,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * args.steps_per_epoch)
     bce = torch.nn.BCEWithLogitsLoss()
-    rng = np.random.default_rng([args.seed, 99])
+    rng = np.random.default_rng([train_seed, 99])
     history = []
     t1 = time.time()
     for epoch in range(args.epochs):
@@ -341,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": "python scripts/train_refiner.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
             "main_model": str(args.model.name),
             "seed": args.seed,
+            "train_seed": train_seed,
             "train_cases": ids,
             "copies": args.copies,
             "thick": args.thick,
