@@ -302,7 +302,6 @@ def main(argv: list[str] | None = None) -> int:
             rng = np.random.default_rng([args.seed, i, copy])
             vols.append(prepare(case, main_model, rng, copy, args.thick, args.edema_only))
             if cached is not None:
-                cached.parent.mkdir(parents=True, exist_ok=True)
                 save_volume(cached, vols[-1])
     bodies = bodies_of(vols)
     fx = [b for b in bodies if b.fractured]
