@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--corner", type=float, default=0.0,
                    help="share of training bodies whose main mask loses or gains a corner "
                    "(shift_corner; tried at 0.3 in session 8, not adopted)")
+    p.add_argument("--hard", type=float, default=0.0,
+                   help="share of the fractured-body draws that pick a slice in proportion to "
+                   "the main mask's gross error there (hard_slices) instead of uniformly")
     p.add_argument("--export-dir", type=Path, default=ROOT / "out" / "refiner" / "export")
     p.add_argument("--cache", type=Path, default=None,
                    help="folder for the prepared volumes; a rerun with the same data settings "
@@ -217,17 +220,62 @@ def shift_corner(x: np.ndarray, rng: np.random.Generator) -> None:
         x[3][changed] = np.maximum(x[3][changed], float(rng.uniform(0.6, 1.0)))
 
 
-def make_batch(vols: list[Volume], fx: list[Body], ok: list[Body], size: int, crop: int, rng: np.random.Generator, corner: float = 0.0):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class HardSlices:
+    """Slices of the fractured bodies, weighted by how wrong the main mask is on each."""
+
+    body: np.ndarray  # (N,) index into the fractured bodies
+    z: np.ndarray  # (N,)
+    p: np.ndarray  # (N,) drawing probability, sums to 1
+
+
+def gross_error(work: np.ndarray, truth: np.ndarray) -> int:
+    """Pixels of one slice where the main mask and the truth disagree by more than 1 px: the
+    outline's one-pixel band around the truth is forgiven, a missing corner or a filled disc
+    is not."""
+    from scipy import ndimage
+
+    band = ndimage.binary_dilation(truth) & ~ndimage.binary_erosion(truth)  # 4-neighbourhood
+    return int(((work ^ truth) & ~band).sum())
+
+
+def hard_slices(vols: list[Volume], fx: list[Body]) -> HardSlices:
+    body, zs, err = [], [], []
+    for j, b in enumerate(fx):
+        v = vols[b.volume]
+        for z in range(b.z0, b.z1 + 1):
+            body.append(j)
+            zs.append(z)
+            err.append(gross_error(v.work[z] == b.label, v.truth[z] == b.truth))
+    w = np.asarray(err, dtype=np.float64)
+    if w.sum() == 0:
+        w[:] = 1.0
+    return HardSlices(np.asarray(body), np.asarray(zs), w / w.sum())
+
+
+def draw(
+    fx: list[Body], ok: list[Body], rng: np.random.Generator, hard: float = 0.0,
+    hard_pick: HardSlices | None = None,
+) -> tuple[Body, int]:
+    """One training slice: fractured and intact bodies half and half; a ``hard`` share of the
+    fractured draws follows ``hard_pick``'s weights, the rest are uniform over bodies and slices."""
+    pool = fx if (fx and rng.random() < 0.5) or not ok else ok
+    if pool is fx and hard_pick is not None and hard and rng.random() < hard:
+        i = int(rng.choice(len(hard_pick.p), p=hard_pick.p))
+        return fx[int(hard_pick.body[i])], int(hard_pick.z[i])
+    b = pool[int(rng.integers(len(pool)))]
+    return b, int(rng.integers(b.z0, b.z1 + 1))
+
+
+def make_batch(vols: list[Volume], fx: list[Body], ok: list[Body], size: int, crop: int, rng: np.random.Generator, corner: float = 0.0, hard: float = 0.0, hard_pick: HardSlices | None = None):  # type: ignore[no-untyped-def]
     from scipy import ndimage
 
     from acuity.segment.refine import body_input, crop2d
 
     xs, ys = [], []
     for _ in range(size):
-        pool = fx if (fx and rng.random() < 0.5) or not ok else ok
-        b = pool[int(rng.integers(len(pool)))]
+        b, z = draw(fx, ok, rng, hard, hard_pick)
         v = vols[b.volume]
-        z = int(rng.integers(b.z0, b.z1 + 1))
         centre = (b.centre[0] + rng.normal(0, 4), b.centre[1] + rng.normal(0, 4))
         x = body_input(v.image, v.prob, v.work, b.label, z, centre, crop)  # (5, S, S)
         y = crop2d((v.truth[z] == b.truth).astype(np.float32), *centre, crop)  # (S, S)
@@ -274,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"--cases {stray} are not training exams of {args.split}")
         if not 0.0 <= args.corner <= 1.0:
             raise InputError(f"--corner {args.corner} is a share of bodies: give 0 to 1")
+        if not 0.0 <= args.hard <= 1.0:
+            raise InputError(f"--hard {args.hard} is a share of draws: give 0 to 1")
         if args.cache is not None:
             try:
                 args.cache.mkdir(parents=True, exist_ok=True)
@@ -308,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = [b for b in bodies if not b.fractured]
     prep_s = time.time() - t0
     logger.info("%d volumes, %d bodies (%d fractured) in %.0f s", len(vols), len(bodies), len(fx), prep_s)
+    hard_pick = hard_slices(vols, fx) if args.hard and fx else None
 
     config = RefinerConfig(
         name=args.name, main_model=main_model.config.name, main_model_sha256=digest
@@ -323,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         net.train()
         total = 0.0
         for _ in range(args.steps_per_epoch):
-            xb, yb = make_batch(vols, fx, ok, args.batch, config.crop, rng, args.corner)
+            xb, yb = make_batch(vols, fx, ok, args.batch, config.crop, rng, args.corner, args.hard, hard_pick)
             x, y = torch.from_numpy(xb), torch.from_numpy(yb)
             logits = net(x)  # (B, 1, S, S)
             p = torch.sigmoid(logits)
@@ -350,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             "thick": args.thick,
             "edema_only": args.edema_only,
             "corner": args.corner,
+            "hard": args.hard,
             "volumes": len(vols),
             "bodies": len(bodies),
             "fractured_bodies": len(fx),

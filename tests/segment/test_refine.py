@@ -100,6 +100,8 @@ def test_train_refiner_usage_errors_name_the_option(
     assert train.main(["--data", str(shared_data), "--cache", str(blocker)]) == 2
     err = capsys.readouterr().err
     assert f"--cache {blocker} cannot be written" in err and "Traceback" not in err
+    assert train.main(["--data", str(shared_data), "--hard", "-0.1"]) == 2
+    assert "--hard -0.1 is a share of draws" in capsys.readouterr().err
 
 
 def test_corner_perturbation_cuts_or_grows_the_mask_beyond_a_line() -> None:
@@ -123,6 +125,36 @@ def test_corner_perturbation_cuts_or_grows_the_mask_beyond_a_line() -> None:
         assert (x[3][lost] <= 0.27 + 1e-6).all() and (x[3][gained] >= 0.6).all()
         seen.add("cut" if lost.any() else "grown")
     assert seen == {"cut", "grown"}
+
+
+def test_hard_slices_weight_gross_errors_not_the_outline() -> None:
+    from helpers.scripts import load_script
+
+    train = load_script("train_refiner")
+    truth = np.zeros((3, 40, 40), np.uint8)  # (Z, Y, X)
+    truth[:, 10:30, 10:30] = 1
+    work = truth.copy()
+    work[0, 9:31, 10:30] = work[0, 10:30, 9:31] = 1  # slice 0: one pixel wide of the truth, forgiven
+    work[2, 2:10, 10:30] = 1  # slice 2: the disc above filled, 8 rows of 20 px
+    work[2, 10:30, 10:13] = 0  # and a strip of 3 columns lost
+    assert train.gross_error(work[0] == 1, truth[0] == 1) == 0
+    # 7 of the 8 filled rows, and 2 of the lost columns less their end pixels (in the band).
+    assert train.gross_error(work[2] == 1, truth[2] == 1) == 7 * 20 + 2 * 18
+    vol = train.Volume("x#1", truth.astype(np.float16), truth.astype(np.float16), work, truth, frozenset({1}))
+    body = train.Body(0, 1, 1, 0, 2, (20.0, 20.0), True)
+    hard = train.hard_slices([vol], [body])
+    assert hard.z.tolist() == [0, 1, 2] and hard.p.tolist() == [0.0, 0.0, 1.0]
+    # Hard draws follow the weights; the others stay uniform over the body's slices.
+    rng = np.random.default_rng(0)
+    assert {train.draw([body], [], rng, 1.0, hard)[1] for _ in range(20)} == {2}
+    assert {train.draw([body], [], rng, 0.0, hard)[1] for _ in range(40)} == {0, 1, 2}
+    # Without hard draws the random stream is the uniform recipe's, with or without weights.
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert [train.draw([body], [], a, 0.0, hard)[1] for _ in range(10)] == [
+        train.draw([body], [], b)[1] for _ in range(10)
+    ]
+    xb, yb = train.make_batch([vol], [body], [], 4, 64, rng, hard=1.0, hard_pick=hard)
+    assert xb.shape == (4, 5, 64, 64) and yb.shape == (4, 1, 64, 64)  # (B, C, S, S)
 
 
 def test_prepared_volume_cache_round_trips(tmp_path: Path) -> None:
