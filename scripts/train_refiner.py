@@ -222,8 +222,10 @@ def shift_corner(x: np.ndarray, rng: np.random.Generator) -> None:
 
 @dataclass(frozen=True)
 class HardSlices:
-    """Slices of the fractured bodies, weighted by how wrong the main mask is on each."""
+    """Slices of the fractured bodies, weighted by how wrong the main mask is on each, and the
+    share of the fractured-body draws that follow the weights (``--hard``)."""
 
+    share: float
     body: np.ndarray  # (N,) index into the fractured bodies
     z: np.ndarray  # (N,)
     p: np.ndarray  # (N,) drawing probability, sums to 1
@@ -239,7 +241,9 @@ def gross_error(work: np.ndarray, truth: np.ndarray) -> int:
     return int(((work ^ truth) & ~band).sum())
 
 
-def hard_slices(vols: list[Volume], fx: list[Body]) -> HardSlices:
+def hard_slices(vols: list[Volume], fx: list[Body], share: float) -> HardSlices:
+    """Every slice of the fractured bodies, weighted by its :func:`gross_error` (uniform when
+    the main masks make none)."""
     body, zs, err = [], [], []
     for j, b in enumerate(fx):
         v = vols[b.volume]
@@ -250,31 +254,30 @@ def hard_slices(vols: list[Volume], fx: list[Body]) -> HardSlices:
     w = np.asarray(err, dtype=np.float64)
     if w.sum() == 0:
         w[:] = 1.0
-    return HardSlices(np.asarray(body), np.asarray(zs), w / w.sum())
+    return HardSlices(share, np.asarray(body), np.asarray(zs), w / w.sum())
 
 
 def draw(
-    fx: list[Body], ok: list[Body], rng: np.random.Generator, hard: float = 0.0,
-    hard_pick: HardSlices | None = None,
+    fx: list[Body], ok: list[Body], rng: np.random.Generator, hard: HardSlices | None = None
 ) -> tuple[Body, int]:
-    """One training slice: fractured and intact bodies half and half; a ``hard`` share of the
-    fractured draws follows ``hard_pick``'s weights, the rest are uniform over bodies and slices."""
+    """One training slice: fractured and intact bodies half and half; ``hard.share`` of the
+    fractured draws follow ``hard``'s weights, the rest are uniform over bodies and slices."""
     pool = fx if (fx and rng.random() < 0.5) or not ok else ok
-    if pool is fx and hard_pick is not None and hard and rng.random() < hard:
-        i = int(rng.choice(len(hard_pick.p), p=hard_pick.p))
-        return fx[int(hard_pick.body[i])], int(hard_pick.z[i])
+    if pool is fx and hard is not None and hard.share and rng.random() < hard.share:
+        i = int(rng.choice(len(hard.p), p=hard.p))
+        return fx[int(hard.body[i])], int(hard.z[i])
     b = pool[int(rng.integers(len(pool)))]
     return b, int(rng.integers(b.z0, b.z1 + 1))
 
 
-def make_batch(vols: list[Volume], fx: list[Body], ok: list[Body], size: int, crop: int, rng: np.random.Generator, corner: float = 0.0, hard: float = 0.0, hard_pick: HardSlices | None = None):  # type: ignore[no-untyped-def]
+def make_batch(vols: list[Volume], fx: list[Body], ok: list[Body], size: int, crop: int, rng: np.random.Generator, corner: float = 0.0, hard: HardSlices | None = None):  # type: ignore[no-untyped-def]
     from scipy import ndimage
 
     from acuity.segment.refine import body_input, crop2d
 
     xs, ys = [], []
     for _ in range(size):
-        b, z = draw(fx, ok, rng, hard, hard_pick)
+        b, z = draw(fx, ok, rng, hard)
         v = vols[b.volume]
         centre = (b.centre[0] + rng.normal(0, 4), b.centre[1] + rng.normal(0, 4))
         x = body_input(v.image, v.prob, v.work, b.label, z, centre, crop)  # (5, S, S)
@@ -358,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = [b for b in bodies if not b.fractured]
     prep_s = time.time() - t0
     logger.info("%d volumes, %d bodies (%d fractured) in %.0f s", len(vols), len(bodies), len(fx), prep_s)
-    hard_pick = hard_slices(vols, fx) if args.hard and fx else None
+    hard = hard_slices(vols, fx, args.hard) if args.hard and fx else None
 
     config = RefinerConfig(
         name=args.name, main_model=main_model.config.name, main_model_sha256=digest
@@ -374,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         net.train()
         total = 0.0
         for _ in range(args.steps_per_epoch):
-            xb, yb = make_batch(vols, fx, ok, args.batch, config.crop, rng, args.corner, args.hard, hard_pick)
+            xb, yb = make_batch(vols, fx, ok, args.batch, config.crop, rng, args.corner, hard)
             x, y = torch.from_numpy(xb), torch.from_numpy(yb)
             logits = net(x)  # (B, 1, S, S)
             p = torch.sigmoid(logits)

@@ -593,7 +593,7 @@ def group_table(graded: list[LevelRow]) -> list[str]:
 def _acc(rows: list[LevelRow]) -> str:
     """Accuracy of ``rows`` as printed: ``0.934 (185/198)``."""
     right = sum(r.pred_acuity == r.truth_acuity for r in rows)
-    return f"{right / len(rows) if rows else float('nan'):.3f} ({right}/{len(rows)})"
+    return f"{_accuracy(rows):.3f} ({right}/{len(rows)})"
 
 
 def _unique(rows: list[LevelRow]) -> list[LevelRow]:
@@ -623,7 +623,13 @@ def main(argv: list[str] | None = None) -> int:
         help="'validation' (default), 'train', or a comma list of case ids",
     )
     p.add_argument("--scenarios", type=int, default=6, help="studies per exam (first: no lesion)")
-    p.add_argument("--seed", type=int, default=20240)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=20240,
+        help="an exam's lesion plan is seeded by its id, its simulated study by its place in "
+        "--cases: a run on fewer exams repeats the plans, not the studies, of a full run",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write every level row here")
     p.add_argument("--only", default=None, help="run only these scenario numbers (comma list)")
     p.add_argument(

@@ -142,18 +142,19 @@ def test_hard_slices_weight_gross_errors_not_the_outline() -> None:
     assert train.gross_error(work[2] == 1, truth[2] == 1) == 7 * 20 + 2 * 18
     vol = train.Volume("x#1", truth.astype(np.float16), truth.astype(np.float16), work, truth, frozenset({1}))
     body = train.Body(0, 1, 1, 0, 2, (20.0, 20.0), True)
-    hard = train.hard_slices([vol], [body])
+    hard = train.hard_slices([vol], [body], 1.0)
     assert hard.z.tolist() == [0, 1, 2] and hard.p.tolist() == [0.0, 0.0, 1.0]
     # Hard draws follow the weights; the others stay uniform over the body's slices.
     rng = np.random.default_rng(0)
-    assert {train.draw([body], [], rng, 1.0, hard)[1] for _ in range(20)} == {2}
-    assert {train.draw([body], [], rng, 0.0, hard)[1] for _ in range(40)} == {0, 1, 2}
+    assert {train.draw([body], [], rng, hard)[1] for _ in range(20)} == {2}
+    off = train.hard_slices([vol], [body], 0.0)
+    assert {train.draw([body], [], rng, off)[1] for _ in range(40)} == {0, 1, 2}
     # Without hard draws the random stream is the uniform recipe's, with or without weights.
     a, b = np.random.default_rng(5), np.random.default_rng(5)
-    assert [train.draw([body], [], a, 0.0, hard)[1] for _ in range(10)] == [
+    assert [train.draw([body], [], a, off)[1] for _ in range(10)] == [
         train.draw([body], [], b)[1] for _ in range(10)
     ]
-    xb, yb = train.make_batch([vol], [body], [], 4, 64, rng, hard=1.0, hard_pick=hard)
+    xb, yb = train.make_batch([vol], [body], [], 4, 64, rng, hard=hard)
     assert xb.shape == (4, 5, 64, 64) and yb.shape == (4, 1, 64, 64)  # (B, C, S, S)
 
 
