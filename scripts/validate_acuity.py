@@ -554,6 +554,7 @@ def report(rows: list[LevelRow]) -> str:
             f"- deformity type agreement on fractured levels graded >= 1: "
             f"{np.mean([r.pred_deformity == r.truth_deformity for r in dt]):.3f} ({len(dt)})"
         )
+    lines.extend(grade_table(graded))
     lines.extend(group_table(graded))
     t12 = [r for r in rows if not r.edema_capable]
     if t12:
@@ -563,6 +564,36 @@ def report(rows: list[LevelRow]) -> str:
     if missing:
         lines.append(f"- levels without a matching body (model labels): {len(missing)}")
     return "\n".join(lines)
+
+
+def grade_table(graded: list[LevelRow]) -> list[str]:
+    """Measured height loss against the true loss, per true Genant grade (lines of the report).
+
+    Grade 0 shows the loss read on intact bodies (the largest of three losses against the
+    neighbours, so never below 0); grades 1-3 show where an under- or over-measurement lies.
+    """
+    measured = [r for r in graded if r.pred_loss_pct is not None]
+    if not measured:
+        return []
+    out = [
+        "",
+        (
+            "| true grade | levels | height-loss error, mean (pp) | mean absolute (pp) "
+            "| SD (pp) | read at the true grade |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
+    for g in range(4):
+        rs = [r for r in measured if r.truth_grade == g]
+        if not rs:
+            continue
+        err = np.array([float(r.pred_loss_pct or 0.0) - r.truth_loss_pct for r in rs])
+        same = sum(r.pred_grade == g for r in rs)
+        out.append(
+            f"| {g} | {len(rs)} | {err.mean():+.1f} | {np.abs(err).mean():.1f} | "
+            f"{err.std():.1f} | {same}/{len(rs)} |"
+        )
+    return out
 
 
 def group_table(graded: list[LevelRow]) -> list[str]:

@@ -95,6 +95,12 @@ def test_report_gives_morphometry_per_sequence_group() -> None:
     assert "| water | 2 | 0.333 | 1 | -4.0 | 4.0 |" in text
     # One group only: no table.
     assert "| sequence group |" not in validate.report(rows[:2])
+    # Per true grade: intact levels read +21 and +5 pp (one at grade 1), no grade-3 level.
+    assert "| 0 | 2 | +13.0 | 13.0 | 8.0 | 1/2 |" in text
+    assert "| 1 | 1 | +2.0 | 2.0 | 0.0 | 1/1 |" in text
+    assert "| 2 | 1 | -4.0 | 4.0 | 0.0 | 1/1 |" in text
+    table = text.split("| true grade |")[1].split("\n\n")[0]
+    assert len(table.splitlines()) == 2 + 3  # header, rule, grades 0-2
 
 
 def test_exam_interval_resamples_exams_not_levels() -> None:
