@@ -32,14 +32,19 @@ from acuity.report.summary import series_summary
 from acuity.select.enum import Role
 from acuity.select.model import Selection
 
-#: Shown with every rendering of a report (HTML, SR, key image).
+#: Shown in the HTML report; the SR and the key image say "decision support" in their series
+#: description and image comments. The collapse figures are measured (docs/validation.md,
+#: session 7 pair: grade-3 levels, height-loss error -11.4 pp, 10 of 20 graded right).
 LIMITATIONS = (
     "acuity is decision support for clinicians, not a diagnosis. Its measurements come from "
     "automatic segmentation and signal ratios that can be wrong: a level may be mislabelled, "
     "a body missegmented, edema missed or overcalled (bias field, motion, metal, tumour, "
-    "infection, degenerative endplate changes). Every finding must be checked on the images "
-    "by a qualified reader. Candidacy lists which published criteria the data given meet; it "
-    "is not a treatment order, and the treating clinician decides, with the patient."
+    "infection, degenerative endplate changes). Severe collapse is under-measured: on "
+    "simulated fractures of 40 % or more, the height loss read was on average 11 percentage "
+    "points low and half were graded too low (acuity's docs/validation.md). Every finding "
+    "must be checked on the images by a qualified reader. Candidacy lists which published "
+    "criteria the data given meet; it is not a treatment order, and the treating clinician "
+    "decides, with the patient."
 )
 
 #: Said for a ``candidate`` level that no reason argues against.
