@@ -31,7 +31,7 @@ from a T1 or T2 image).
 Printed: per-level confusion matrix and accuracy (edema-capable exams), AUC of the edema
 score (fraction of the body core scored edematous) for levels with vs without simulated edema,
 Genant grade agreement (Cohen's kappa, unweighted and linearly weighted) and height-loss error
-(percentage points) on all exams, the rate of non-``none`` findings (and of ``acute``) on the
+(percentage points; overall, per true Genant grade and per sequence group) on all exams, the rate of non-``none`` findings (and of ``acute``) on the
 untouched levels, and the indeterminate check on the T1/T2 exams. Also printed: what the
 readings mean for candidacy (simulated acute fractures read `acute`, sent to review or missed;
 levels read `acute` that are not), and the bodies that already carry a real deformity on the
@@ -526,7 +526,7 @@ def report(rows: list[LevelRow]) -> str:
             f"{cohen_kappa(tg_c, pg_c, weighted=True):.3f} ({len(clean_g)} levels)"
         )
     frac = [r for r in graded if r.truth_grade >= 1 and r.pred_loss_pct is not None]
-    err = np.array([float(r.pred_loss_pct) - r.truth_loss_pct for r in frac])  # type: ignore[arg-type]
+    err = _loss_errors(frac)
     if err.size:
         lines.append("")
         lines.append(
@@ -587,7 +587,7 @@ def grade_table(graded: list[LevelRow]) -> list[str]:
         rs = [r for r in measured if r.truth_grade == g]
         if not rs:
             continue
-        err = np.array([float(r.pred_loss_pct or 0.0) - r.truth_loss_pct for r in rs])
+        err = _loss_errors(rs)
         same = sum(r.pred_grade == g for r in rs)
         out.append(
             f"| {g} | {len(rs)} | {err.mean():+.1f} | {np.abs(err).mean():.1f} | "
@@ -612,13 +612,16 @@ def group_table(graded: list[LevelRow]) -> list[str]:
     for g in groups:
         rs = [r for r in graded if r.group == g]
         kappa = cohen_kappa([r.truth_grade for r in rs], [int(r.pred_grade or 0) for r in rs])
-        err = np.array(
-            [float(r.pred_loss_pct or 0.0) - r.truth_loss_pct for r in rs if r.truth_grade >= 1]
-        )
+        err = _loss_errors([r for r in rs if r.truth_grade >= 1])
         mean = f"{err.mean():+.1f}" if err.size else "-"
         mae = f"{np.abs(err).mean():.1f}" if err.size else "-"
         out.append(f"| {g} | {len(rs)} | {kappa:.3f} | {err.size} | {mean} | {mae} |")
     return out
+
+
+def _loss_errors(rows: list[LevelRow]) -> np.ndarray:
+    """Height loss read minus true height loss (percentage points) of each row."""
+    return np.array([float(r.pred_loss_pct or 0.0) - r.truth_loss_pct for r in rows])
 
 
 def _acc(rows: list[LevelRow]) -> str:
