@@ -31,10 +31,11 @@ from a T1 or T2 image).
 Printed: per-level confusion matrix and accuracy (edema-capable exams), AUC of the edema
 score (fraction of the body core scored edematous) for levels with vs without simulated edema,
 Genant grade agreement (Cohen's kappa, unweighted and linearly weighted) and height-loss error
-(percentage points; overall, per true Genant grade and per sequence group) on all exams, the rate of non-``none`` findings (and of ``acute``) on the
-untouched levels, and the indeterminate check on the T1/T2 exams. Also printed: what the
-readings mean for candidacy (simulated acute fractures read `acute`, sent to review or missed;
-levels read `acute` that are not), and the bodies that already carry a real deformity on the
+(percentage points; overall, per true Genant grade and per sequence group) on all exams, the
+rate of non-``none`` findings (and of ``acute``) on the untouched levels, and the
+indeterminate check on the T1/T2 exams. Also printed: what the readings mean for candidacy
+(simulated acute fractures read `acute`, sent to review or missed; levels read `acute` that
+are not), and the bodies that already carry a real deformity on the
 exam's expert masks (``real_deformities``), how they were read, and accuracy and kappa without
 them (their true acuity is unknown).
 """

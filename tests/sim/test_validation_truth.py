@@ -73,7 +73,7 @@ def test_report_keeps_real_deformities_apart() -> None:
     assert "(1 of the 2 on bodies with a real deformity)" in text
 
 
-def test_report_gives_morphometry_per_sequence_group() -> None:
+def test_report_gives_morphometry_per_sequence_group_and_true_grade() -> None:
     validate = load_script("validate_acuity")
     none = Acuity.NONE.value
     rows = []
